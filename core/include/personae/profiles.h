@@ -1,0 +1,108 @@
+/*
+ * personae — visitor profiles built from trait realizations.
+ *
+ * Ownership: pn_profiles_new() returns a store the caller frees with pn_profiles_free().
+ * Strings and arrays returned by accessors are borrowed from the store and stay valid until it
+ * is freed. A store is filled (pn_profiles_add*), then sealed once (pn_profiles_finish); after
+ * that it is read-only and may be read from several threads at once. Not thread-safe while
+ * being filled.
+ */
+#ifndef PERSONAE_PROFILES_H
+#define PERSONAE_PROFILES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "personae/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define PN_NONE UINT32_MAX /* "no such index" for every index-returning lookup */
+
+/* Section - Event lines */
+
+/* Longest uuid or trait id accepted, in bytes. */
+#define PN_ID_MAX 256
+/* Timestamps are unix seconds in [0, 2^32 - 1]. */
+#define PN_TS_MAX 4294967295LL
+
+/* One parsed event: views into the caller's line (borrowed, not NUL-terminated). */
+typedef struct pn_event {
+    const char *uuid;
+    size_t uuid_len;
+    const char *trait;
+    size_t trait_len;
+    int64_t ts;
+} pn_event;
+
+/* Parses one line of an events file: `uuid<TAB>trait_id<TAB>unix_seconds` (a trailing CR is
+ * ignored), or a JSON object `{"uuid":…,"trait":…,"ts":…}` when the line starts with '{'
+ * (trait may be a string or an integer; other keys are ignored). Returns PN_OK, or PN_EPARSE
+ * with a message naming the field at fault (the caller adds file and line). A blank line is
+ * PN_EINVAL with the message "blank line" so that callers may choose to skip it.
+ * For a JSON line the views point into an internal copy only valid until the next call with
+ * the same `scratch`: pass a char buffer of at least `len` + 1 bytes (JSON strings are unescaped
+ * into it), or NULL for TSV-only input. */
+pn_status pn_event_parse(const char *line, size_t len, pn_event *ev, char *scratch, pn_error *err);
+
+/* Section - Profile store */
+
+typedef struct pn_profiles pn_profiles;
+
+/* One visitor's realizations of one trait. */
+typedef struct pn_realization {
+    uint32_t trait;      /* index into the store's trait table */
+    uint32_t count;      /* number of realizations */
+    int64_t first_seen;  /* unix seconds */
+    int64_t last_seen;
+} pn_realization;
+
+/* Creates an empty store in *out (caller frees with pn_profiles_free). Fails only with
+ * PN_ENOMEM. */
+pn_status pn_profiles_new(pn_profiles **out, pn_error *err);
+
+/* Frees the store and everything borrowed from it. NULL is a no-op. */
+void pn_profiles_free(pn_profiles *p);
+
+/* Adds one realization. Borrows the strings (they are copied). Fails with PN_EINVAL after
+ * pn_profiles_finish, PN_EPARSE for an empty or over-long id or a timestamp out of range,
+ * PN_ENOMEM (no realization is added then). */
+pn_status pn_profiles_add(pn_profiles *p, const char *uuid, size_t uuid_len, const char *trait, size_t trait_len,
+                          int64_t ts, pn_error *err);
+
+/* Parses one event line (see pn_event_parse) and adds it. Blank lines are skipped (PN_OK). */
+pn_status pn_profiles_add_line(pn_profiles *p, const char *line, size_t len, pn_error *err);
+
+/* Seals the store: groups realizations per visitor and trait. Idempotent. PN_ENOMEM on
+ * failure (the store is then unusable and must be freed). */
+pn_status pn_profiles_finish(pn_profiles *p, pn_error *err);
+
+/* Section - Reading a sealed store (all borrow from the store) */
+
+size_t pn_profiles_visitor_count(const pn_profiles *p);
+size_t pn_profiles_trait_count(const pn_profiles *p);
+uint64_t pn_profiles_event_count(const pn_profiles *p);
+/* Largest timestamp seen (0 for an empty store). */
+int64_t pn_profiles_max_ts(const pn_profiles *p);
+
+/* uuid of visitor v (NUL-terminated). */
+const char *pn_profiles_visitor_uuid(const pn_profiles *p, uint32_t v, size_t *len);
+/* Visitor index of uuid, or PN_NONE. */
+uint32_t pn_profiles_visitor_find(const pn_profiles *p, const char *uuid, size_t len);
+/* Trait id of trait index t (NUL-terminated). */
+const char *pn_profiles_trait_id(const pn_profiles *p, uint32_t t, size_t *len);
+/* Trait index of id, or PN_NONE. */
+uint32_t pn_profiles_trait_find(const pn_profiles *p, const char *id, size_t len);
+
+/* The realizations of visitor v, sorted by trait index; *n gets their number. */
+const pn_realization *pn_profiles_visitor_traits(const pn_profiles *p, uint32_t v, size_t *n);
+
+/* How many times visitor v realized trait t at or after `since` (INT64_MIN: ever). */
+uint32_t pn_profiles_count_since(const pn_profiles *p, uint32_t v, uint32_t t, int64_t since);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

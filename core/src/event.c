@@ -1,0 +1,153 @@
+/* Parsing one event line, TSV or JSON Lines (DESIGN §3). */
+#include "personae/profiles.h"
+#include "error_internal.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <string.h>
+
+static int valid_id(const char *s, size_t n)
+{
+    if (n == 0 || n > PN_ID_MAX)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || c == 0x7f) /* control characters would corrupt TSV output */
+            return 0;
+    }
+    return 1;
+}
+
+static pn_status bad_id(pn_error *err, const char *what, const char *s, size_t n)
+{
+    if (n == 0)
+        return pn__fail(err, PN_EPARSE, "%s is empty", what);
+    if (n > PN_ID_MAX)
+        return pn__fail(err, PN_EPARSE, "%s is longer than %d bytes", what, PN_ID_MAX);
+    (void)s;
+    return pn__fail(err, PN_EPARSE, "%s contains a control character", what);
+}
+
+/* Unsigned decimal seconds, no sign, no spaces, at most PN_TS_MAX. */
+static int parse_ts(const char *s, size_t n, int64_t *out)
+{
+    if (n == 0 || n > 10)
+        return 0;
+    int64_t v = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return 0;
+        v = v * 10 + (s[i] - '0');
+    }
+    if (v > PN_TS_MAX)
+        return 0;
+    *out = v;
+    return 1;
+}
+
+static pn_status parse_tsv(const char *line, size_t len, pn_event *ev, pn_error *err)
+{
+    const char *f[3];
+    size_t flen[3];
+    size_t k = 0, start = 0;
+    for (size_t i = 0; i <= len; i++) {
+        if (i == len || line[i] == '\t') {
+            if (k == 3)
+                return pn__fail(err, PN_EPARSE, "expected 3 tab-separated fields (uuid, trait, unix seconds), found more");
+            f[k] = line + start;
+            flen[k] = i - start;
+            k++;
+            start = i + 1;
+        }
+    }
+    if (k != 3)
+        return pn__fail(err, PN_EPARSE, "expected 3 tab-separated fields (uuid, trait, unix seconds), found %zu", k);
+    if (!valid_id(f[0], flen[0]))
+        return bad_id(err, "uuid", f[0], flen[0]);
+    if (!valid_id(f[1], flen[1]))
+        return bad_id(err, "trait id", f[1], flen[1]);
+    if (!parse_ts(f[2], flen[2], &ev->ts))
+        return pn__fail(err, PN_EPARSE, "timestamp '%.*s' is not unix seconds from 0 to %lld", (int)(flen[2] > 40 ? 40 : flen[2]),
+                        f[2], (long long)PN_TS_MAX);
+    ev->uuid = f[0];
+    ev->uuid_len = flen[0];
+    ev->trait = f[1];
+    ev->trait_len = flen[1];
+    return PN_OK;
+}
+
+/* Copies a JSON string or integer field into scratch; returns its length or -1. */
+static long json_id(const cJSON *item, char *scratch, size_t cap)
+{
+    if (cJSON_IsString(item)) {
+        size_t n = strlen(item->valuestring);
+        if (n >= cap)
+            return -1;
+        memcpy(scratch, item->valuestring, n + 1);
+        return (long)n;
+    }
+    if (cJSON_IsNumber(item)) {
+        double d = item->valuedouble;
+        if (d < 0 || d > 9.0e15 || d != (double)(long long)d)
+            return -1;
+        int n = snprintf(scratch, cap, "%lld", (long long)d);
+        return n > 0 && (size_t)n < cap ? n : -1;
+    }
+    return -1;
+}
+
+static pn_status parse_json(const char *line, size_t len, pn_event *ev, char *scratch, pn_error *err)
+{
+    if (!scratch)
+        return pn__fail(err, PN_EPARSE, "JSON event lines need a scratch buffer");
+    const char *end = NULL;
+    cJSON *o = cJSON_ParseWithLengthOpts(line, len, &end, 0);
+    if (!o) {
+        size_t at = end && end >= line ? (size_t)(end - line) + 1 : 1;
+        return pn__fail(err, PN_EPARSE, "invalid JSON near character %zu", at);
+    }
+    pn_status st = PN_OK;
+    const cJSON *u = cJSON_GetObjectItemCaseSensitive(o, "uuid");
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(o, "trait");
+    const cJSON *ts = cJSON_GetObjectItemCaseSensitive(o, "ts");
+    /* Unescaped ids are no longer than their text in the line, so both fit in len + 1 bytes. */
+    long ul = -1, tl = -1;
+    if (!cJSON_IsObject(o)) {
+        st = pn__fail(err, PN_EPARSE, "a JSON event must be an object with uuid, trait and ts");
+    } else if (!u || (ul = json_id(u, scratch, len + 1)) < 0) {
+        st = pn__fail(err, PN_EPARSE, "\"uuid\" is missing or not a string");
+    } else if (!t || (tl = json_id(t, scratch + ul + 1, len - (size_t)ul)) < 0) {
+        st = pn__fail(err, PN_EPARSE, "\"trait\" is missing or not a string or integer");
+    } else if (!cJSON_IsNumber(ts) || ts->valuedouble < 0 || ts->valuedouble > (double)PN_TS_MAX ||
+               ts->valuedouble != (double)(long long)ts->valuedouble) {
+        st = pn__fail(err, PN_EPARSE, "\"ts\" is missing or not unix seconds from 0 to %lld", (long long)PN_TS_MAX);
+    } else if (!valid_id(scratch, (size_t)ul)) {
+        st = bad_id(err, "uuid", scratch, (size_t)ul);
+    } else if (!valid_id(scratch + ul + 1, (size_t)tl)) {
+        st = bad_id(err, "trait id", scratch + ul + 1, (size_t)tl);
+    } else {
+        ev->uuid = scratch;
+        ev->uuid_len = (size_t)ul;
+        ev->trait = scratch + ul + 1;
+        ev->trait_len = (size_t)tl;
+        ev->ts = (int64_t)ts->valuedouble;
+    }
+    cJSON_Delete(o);
+    return st;
+}
+
+pn_status pn_event_parse(const char *line, size_t len, pn_event *ev, char *scratch, pn_error *err)
+{
+    if (len && line[len - 1] == '\n')
+        len--;
+    if (len && line[len - 1] == '\r')
+        len--;
+    size_t i = 0;
+    while (i < len && (line[i] == ' ' || line[i] == '\t'))
+        i++;
+    if (i == len)
+        return pn__fail(err, PN_EINVAL, "blank line");
+    if (line[i] == '{')
+        return parse_json(line, len, ev, scratch, err);
+    return parse_tsv(line, len, ev, err);
+}

@@ -1,0 +1,236 @@
+/* The profile store: realizations grouped per visitor and trait (see profiles.h). */
+#include "profiles_internal.h"
+#include "alloc.h"
+#include "error_internal.h"
+
+#include <stdlib.h>
+
+pn_status pn_profiles_new(pn_profiles **out, pn_error *err)
+{
+    *out = NULL;
+    pn_profiles *p = pn__calloc(1, sizeof *p);
+    if (!p)
+        return pn__oom(err);
+    pn__dict_init(&p->visitors);
+    pn__dict_init(&p->traits);
+    p->last_visitor = PN_NONE;
+    *out = p;
+    return PN_OK;
+}
+
+void pn_profiles_free(pn_profiles *p)
+{
+    if (!p)
+        return;
+    pn__dict_fini(&p->visitors);
+    pn__dict_fini(&p->traits);
+    pn__free(p->ev_visitor);
+    pn__free(p->ev_key);
+    pn__free(p->keys);
+    pn__free(p->key_off);
+    pn__free(p->real);
+    pn__free(p->real_off);
+    pn__free(p);
+}
+
+pn_status pn_profiles_add(pn_profiles *p, const char *uuid, size_t uuid_len, const char *trait, size_t trait_len,
+                          int64_t ts, pn_error *err)
+{
+    if (p->sealed)
+        return pn__fail(err, PN_EINVAL, "the profile store is already sealed");
+    if (uuid_len == 0 || uuid_len > PN_ID_MAX)
+        return pn__fail(err, PN_EPARSE, "uuid must be 1 to %d bytes", PN_ID_MAX);
+    if (trait_len == 0 || trait_len > PN_ID_MAX)
+        return pn__fail(err, PN_EPARSE, "trait id must be 1 to %d bytes", PN_ID_MAX);
+    if (ts < 0 || ts > PN_TS_MAX)
+        return pn__fail(err, PN_EPARSE, "timestamp %lld is outside 0 to %lld", (long long)ts, (long long)PN_TS_MAX);
+    if (pn__grow((void **)&p->ev_visitor, &p->ev_cap, p->ev_len + 1, sizeof *p->ev_visitor) ||
+        pn__grow((void **)&p->ev_key, &p->ev_key_cap, p->ev_len + 1, sizeof *p->ev_key))
+        return pn__oom(err);
+    uint32_t v = p->last_visitor, t;
+    size_t lastlen = 0;
+    const char *last = v == PN_NONE ? NULL : pn__dict_str(&p->visitors, v, &lastlen);
+    if (!last || lastlen != uuid_len || memcmp(last, uuid, uuid_len) != 0) {
+        if (pn__dict_intern(&p->visitors, uuid, uuid_len, &v))
+            return pn__oom(err);
+    }
+    if (pn__dict_intern(&p->traits, trait, trait_len, &t))
+        return pn__oom(err);
+    p->last_visitor = v;
+    p->ev_visitor[p->ev_len] = v;
+    p->ev_key[p->ev_len] = (uint64_t)t << 32 | (uint64_t)ts;
+    p->ev_len++;
+    if (ts > p->max_ts)
+        p->max_ts = ts;
+    return PN_OK;
+}
+
+pn_status pn_profiles_add_line(pn_profiles *p, const char *line, size_t len, pn_error *err)
+{
+    pn_event ev;
+    char stack[1024];
+    char *scratch = len < sizeof stack ? stack : NULL;
+    int heap = 0;
+    if (len && line[0] == '{' && !scratch) {
+        scratch = pn__malloc(len + 1);
+        if (!scratch)
+            return pn__oom(err);
+        heap = 1;
+    }
+    pn_status st = pn_event_parse(line, len, &ev, scratch, err);
+    if (st == PN_OK)
+        st = pn_profiles_add(p, ev.uuid, ev.uuid_len, ev.trait, ev.trait_len, ev.ts, err);
+    else if (st == PN_EINVAL) { /* blank line */
+        pn_error_clear(err);
+        st = PN_OK;
+    }
+    if (heap)
+        pn__free(scratch);
+    return st;
+}
+
+static void sort_u64(uint64_t *a, size_t n);
+
+static int cmp_u64(const void *x, const void *y)
+{
+    uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+    return a < b ? -1 : a > b;
+}
+
+/* Insertion sort for the many short per-visitor runs, the C library's sort for long ones. */
+static void sort_u64(uint64_t *a, size_t n)
+{
+    if (n > 32) {
+        qsort(a, n, sizeof *a, cmp_u64);
+        return;
+    }
+    for (size_t i = 1; i < n; i++) {
+        uint64_t x = a[i];
+        size_t j = i;
+        while (j && a[j - 1] > x) {
+            a[j] = a[j - 1];
+            j--;
+        }
+        a[j] = x;
+    }
+}
+
+pn_status pn_profiles_finish(pn_profiles *p, pn_error *err)
+{
+    if (p->sealed)
+        return PN_OK;
+    size_t nv = pn__dict_count(&p->visitors);
+    p->key_off = pn__calloc(nv + 1, sizeof *p->key_off);
+    p->real_off = pn__calloc(nv + 1, sizeof *p->real_off);
+    p->keys = pn__malloc((p->ev_len ? p->ev_len : 1) * sizeof *p->keys);
+    if (!p->key_off || !p->real_off || !p->keys)
+        return pn__oom(err);
+    /* Counting sort by visitor, then each visitor's keys by (trait, ts). */
+    for (size_t i = 0; i < p->ev_len; i++)
+        p->key_off[p->ev_visitor[i] + 1]++;
+    for (size_t v = 0; v < nv; v++)
+        p->key_off[v + 1] += p->key_off[v];
+    uint64_t *fill = p->real_off; /* borrowed as a cursor; reset below */
+    for (size_t v = 0; v < nv; v++)
+        fill[v] = p->key_off[v];
+    for (size_t i = 0; i < p->ev_len; i++)
+        p->keys[fill[p->ev_visitor[i]]++] = p->ev_key[i];
+    pn__free(p->ev_visitor);
+    pn__free(p->ev_key);
+    p->ev_visitor = NULL;
+    p->ev_key = NULL;
+    p->events = p->ev_len;
+
+    size_t nreal = 0;
+    for (size_t v = 0; v < nv; v++) {
+        uint64_t *k = p->keys + p->key_off[v];
+        size_t n = (size_t)(p->key_off[v + 1] - p->key_off[v]);
+        sort_u64(k, n);
+        for (size_t i = 0; i < n; i++)
+            nreal += i == 0 || (k[i] >> 32) != (k[i - 1] >> 32);
+    }
+    p->real = pn__malloc((nreal ? nreal : 1) * sizeof *p->real);
+    if (!p->real)
+        return pn__oom(err);
+    size_t r = 0;
+    for (size_t v = 0; v < nv; v++) {
+        p->real_off[v] = r;
+        for (uint64_t i = p->key_off[v]; i < p->key_off[v + 1]; i++) {
+            uint32_t t = (uint32_t)(p->keys[i] >> 32);
+            int64_t ts = (int64_t)(uint32_t)p->keys[i];
+            if (i == p->key_off[v] || (uint32_t)(p->keys[i - 1] >> 32) != t) {
+                p->real[r++] = (pn_realization){.trait = t, .count = 1, .first_seen = ts, .last_seen = ts};
+            } else {
+                pn_realization *x = &p->real[r - 1];
+                if (x->count < UINT32_MAX)
+                    x->count++;
+                x->last_seen = ts; /* sorted by ts within the trait */
+            }
+        }
+    }
+    p->real_off[nv] = r;
+    p->sealed = 1;
+    return PN_OK;
+}
+
+size_t pn_profiles_visitor_count(const pn_profiles *p) { return pn__dict_count(&p->visitors); }
+size_t pn_profiles_trait_count(const pn_profiles *p) { return pn__dict_count(&p->traits); }
+uint64_t pn_profiles_event_count(const pn_profiles *p) { return p->sealed ? p->events : p->ev_len; }
+int64_t pn_profiles_max_ts(const pn_profiles *p) { return p->max_ts; }
+
+const char *pn_profiles_visitor_uuid(const pn_profiles *p, uint32_t v, size_t *len)
+{
+    return pn__dict_str(&p->visitors, v, len);
+}
+
+uint32_t pn_profiles_visitor_find(const pn_profiles *p, const char *uuid, size_t len)
+{
+    return pn__dict_find(&p->visitors, uuid, len);
+}
+
+const char *pn_profiles_trait_id(const pn_profiles *p, uint32_t t, size_t *len)
+{
+    return pn__dict_str(&p->traits, t, len);
+}
+
+uint32_t pn_profiles_trait_find(const pn_profiles *p, const char *id, size_t len)
+{
+    return pn__dict_find(&p->traits, id, len);
+}
+
+const pn_realization *pn_profiles_visitor_traits(const pn_profiles *p, uint32_t v, size_t *n)
+{
+    if (!p->sealed || v >= pn__dict_count(&p->visitors)) {
+        *n = 0;
+        return NULL;
+    }
+    *n = (size_t)(p->real_off[v + 1] - p->real_off[v]);
+    return p->real + p->real_off[v];
+}
+
+uint32_t pn_profiles_count_since(const pn_profiles *p, uint32_t v, uint32_t t, int64_t since)
+{
+    if (!p->sealed || v >= pn__dict_count(&p->visitors))
+        return 0;
+    if (since < 0)
+        since = 0;
+    if (since > PN_TS_MAX)
+        return 0;
+    /* Keys of visitor v are sorted by (trait, ts): count those in [t:since, t:max]. */
+    const uint64_t *k = p->keys + p->key_off[v];
+    size_t n = (size_t)(p->key_off[v + 1] - p->key_off[v]);
+    uint64_t lo_key = (uint64_t)t << 32 | (uint64_t)since, hi_key = (uint64_t)t << 32 | 0xffffffffu;
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (k[mid] < lo_key) lo = mid + 1; else hi = mid;
+    }
+    size_t a = lo;
+    hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (k[mid] <= hi_key) lo = mid + 1; else hi = mid;
+    }
+    size_t c = lo - a;
+    return c > UINT32_MAX ? UINT32_MAX : (uint32_t)c;
+}
