@@ -2,7 +2,9 @@
 #include "cli.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const struct {
     const char *name;
@@ -23,8 +25,24 @@ static void usage(FILE *out)
     fprintf(out, "\n'personae <command> --help' describes each.\n");
 }
 
+/* Training and classification fill arrays of hundreds of megabytes, and on virtual machines a
+ * page fault per 4 KiB page costs more than the parsing itself. glibc backs large allocations
+ * with transparent huge pages when its malloc.hugetlb tunable is on, but reads tunables only at
+ * start-up: so the command re-executes itself once with it set, unless the caller set
+ * GLIBC_TUNABLES already. Nothing changes where the tunable is unknown. */
+static void prefer_huge_pages(char **argv)
+{
+    if (getenv("GLIBC_TUNABLES") || getenv("PERSONAE_NO_REEXEC"))
+        return;
+    if (setenv("GLIBC_TUNABLES", "glibc.malloc.hugetlb=1", 0) == 0 && setenv("PERSONAE_NO_REEXEC", "1", 0) == 0)
+        execv("/proc/self/exe", argv);
+    /* execv failed: carry on with ordinary pages */
+}
+
 int main(int argc, char **argv)
 {
+    if (argc > 1 && (strcmp(argv[1], "train") == 0 || strcmp(argv[1], "classify") == 0))
+        prefer_huge_pages(argv);
     if (argc < 2) {
         usage(stderr);
         return 2;

@@ -146,11 +146,13 @@ static const pn_realization *find_real(const pn_profiles *p, uint32_t v, uint32_
 uint32_t pn_profiles_count_between(const pn_profiles *p, uint32_t v, uint32_t t, const pn_realization *r, int64_t since,
                                    int64_t until)
 {
+    if (since > until) /* an empty window: the subtraction below would wrap */
+        return 0;
     if (!r && !(r = find_real(p, v, t)))
         return 0;
-    if (r->last_seen < since || r->first_seen > until)
+    if ((int64_t)r->last_seen < since || (int64_t)r->first_seen > until)
         return 0;
-    if (r->first_seen >= since && r->last_seen <= until)
+    if ((int64_t)r->first_seen >= since && (int64_t)r->last_seen <= until)
         return r->count; /* the common case needs no search of the timestamps */
     uint32_t a = pn_profiles_count_since(p, v, t, since);
     uint32_t b = until >= PN_TS_MAX ? 0 : pn_profiles_count_since(p, v, t, until + 1);
@@ -211,7 +213,7 @@ int pn_audience_primary(const pn_audience *a, uint32_t v, uint64_t set, int64_t 
         int64_t seen = INT64_MIN + 1;
         const pn_realization *r = a->q[i].rule || a->q[i].trait == PN_NONE ? NULL : find_real(a->p, v, a->q[i].trait);
         if (r) {
-            seen = r->last_seen <= until ? r->last_seen : until; /* a later one is outside the window */
+            seen = (int64_t)r->last_seen <= until ? (int64_t)r->last_seen : until; /* a later one is outside the window */
             if (seen < since)
                 seen = since;
         }

@@ -133,9 +133,11 @@ pn_status pn_catalog_add_segment(pn_catalog *c, const char *id, const char *rule
         const char *t = pn_segment_rule_trait(r, i, &tl);
         uint32_t ti = pn__dict_find(&c->traits, t, tl);
         if (ti == PN_DICT_NONE) {
+            /* t is borrowed from r: write the message before freeing it */
+            pn__fail(err, PN_EUNKNOWN, "segment '%s': its rule names trait '%.*s', which is not in the catalog", id,
+                     (int)tl, t);
             pn_segment_rule_free(r);
-            return pn__fail(err, PN_EUNKNOWN, "segment '%s': its rule names trait '%.*s', which is not in the catalog", id,
-                            (int)tl, t);
+            return PN_EUNKNOWN;
         }
         labels |= c->source_labels[c->trait_info[ti].data_source];
     }
@@ -361,6 +363,13 @@ pn_status pn_catalog_parse(const char *json, size_t len, pn_catalog **out, pn_er
     *out = NULL;
     const char *end = NULL;
     cJSON *root = cJSON_ParseWithLengthOpts(json, len, &end, 0);
+    /* cJSON stops after the first value: text after it would be silently dropped */
+    while (root && end < json + len && (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r'))
+        end++;
+    if (root && end != json + len) {
+        cJSON_Delete(root);
+        root = NULL;
+    }
     if (!root) {
         size_t at = end && end >= json ? (size_t)(end - json) + 1 : 1;
         return pn__fail(err, PN_EPARSE, "catalog: invalid JSON near character %zu", at);

@@ -7,12 +7,6 @@
 #include <math.h>
 #include <stdio.h>
 
-static int cmp_u32(const void *a, const void *b)
-{
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    return x < y ? -1 : x > y;
-}
-
 /* Keeps the strongest drivers (largest contribution to the winner) in descending order; ties
  * keep the lower trait index first so the order is the same on every platform. */
 static void push_driver(pn_classification *out, uint32_t t, double c)
@@ -33,42 +27,63 @@ static void push_driver(pn_classification *out, uint32_t t, double c)
     out->driver_count = n;
 }
 
+/* Distinct known traits of the input, through a small open-addressing set: duplicates must
+ * count once, and a read-only snapshot has nowhere to mark what it has seen. */
+typedef struct trait_set {
+    uint32_t *slots, *list;
+    size_t mask, n;
+} trait_set;
+
+static int set_add(trait_set *set, uint32_t t)
+{
+    size_t i = (t * 2654435761u) & set->mask;
+    for (;;) {
+        uint32_t v = set->slots[i];
+        if (v == 0) {
+            set->slots[i] = t + 1;
+            set->list[set->n++] = t;
+            return 1;
+        }
+        if (v == t + 1)
+            return 0;
+        i = (i + 1) & set->mask;
+    }
+}
+
 pn_status pn_snapshot_classify(const pn_snapshot *s, const uint32_t *traits, size_t n, pn_classification *out,
                                pn_error *err)
 {
     const size_t P = s->persona_count, T = pn__dict_count(&s->traits);
-    uint32_t stack[4096];
-    uint32_t *list = stack;
-    if (n > 4096 && !(list = pn__malloc(n * sizeof *list)))
-        return pn__oom(err);
-
-    /* Distinct known traits, in ascending order: the sum below then runs in one fixed order,
-     * which is what makes scores bit-identical across builds and across input orders. */
-    size_t m = 0;
-    for (size_t i = 0; i < n; i++)
-        if (traits[i] < T)
-            list[m++] = traits[i];
-    if (m > 1) {
-        if (m <= 32) {
-            for (size_t i = 1; i < m; i++) {
-                uint32_t x = list[i];
-                size_t j = i;
-                while (j && list[j - 1] > x) {
-                    list[j] = list[j - 1];
-                    j--;
-                }
-                list[j] = x;
-            }
-        } else {
-            qsort(list, m, sizeof *list, cmp_u32);
-        }
-        size_t u = 1;
-        for (size_t i = 1; i < m; i++)
-            if (list[i] != list[u - 1])
-                list[u++] = list[i];
-        m = u;
+    enum { STACK_LIST = 512, STACK_SLOTS = 1024 };
+    uint32_t stack_list[STACK_LIST], stack_slots[STACK_SLOTS];
+    trait_set set = {stack_slots, stack_list, STACK_SLOTS - 1, 0};
+    uint32_t *heap = NULL;
+    if (n > STACK_LIST) {
+        size_t slots = 1;
+        while (slots < 2 * n)
+            slots *= 2;
+        if (n > (size_t)1 << 28 || !(heap = pn__malloc((slots + n) * sizeof *heap)))
+            return pn__oom(err);
+        set = (trait_set){heap, heap + slots, slots - 1, 0};
+        memset(set.slots, 0, slots * sizeof *set.slots);
+    } else {
+        size_t slots = 16;
+        while (slots < 2 * n)
+            slots *= 2;
+        set.mask = slots - 1;
+        memset(set.slots, 0, slots * sizeof *set.slots);
     }
 
+    int64_t acc[PN_MAX_PERSONAS] = {0};
+    for (size_t i = 0; i < n; i++) {
+        uint32_t t = traits[i];
+        if (t >= T || !set_add(&set, t))
+            continue;
+        const int32_t *w = s->weights + (size_t)t * P;
+        for (size_t p = 0; p < P; p++)
+            acc[p] += w[p];
+    }
+    size_t m = set.n;
     out->persona = -1;
     out->score = 0.0;
     out->confidence = 0.0;
@@ -76,13 +91,8 @@ pn_status pn_snapshot_classify(const pn_snapshot *s, const uint32_t *traits, siz
     out->persona_count = (uint32_t)P;
     out->driver_count = 0;
     for (size_t p = 0; p < P; p++) {
-        out->scores[p] = 0.0;
+        out->scores[p] = (double)acc[p] / PN_WEIGHT_ONE;
         out->probabilities[p] = 0.0;
-    }
-    for (size_t i = 0; i < m; i++) {
-        const float *w = s->weights + (size_t)list[i] * P;
-        for (size_t p = 0; p < P; p++)
-            out->scores[p] += (double)w[p];
     }
     if (m == 0)
         goto done;
@@ -91,7 +101,7 @@ pn_status pn_snapshot_classify(const pn_snapshot *s, const uint32_t *traits, siz
     for (size_t p = 0; p < P; p++) {
         if (s->personas[p].info.status != PN_PERSONA_SUCCEEDED)
             continue;
-        if (best < 0 || out->scores[p] > out->scores[best])
+        if (best < 0 || acc[p] > acc[best])
             best = (int)p;
     }
     if (best < 0)
@@ -113,10 +123,9 @@ pn_status pn_snapshot_classify(const pn_snapshot *s, const uint32_t *traits, siz
         out->probabilities[p] /= total;
     out->confidence = out->probabilities[best];
     for (size_t i = 0; i < m; i++)
-        push_driver(out, list[i], (double)s->weights[(size_t)list[i] * P + (size_t)best]);
+        push_driver(out, set.list[i], s->weights[(size_t)set.list[i] * P + (size_t)best] / PN_WEIGHT_ONE);
 done:
-    if (list != stack)
-        pn__free(list);
+    pn__free(heap);
     return PN_OK;
 }
 

@@ -4,6 +4,7 @@
 #include "error_internal.h"
 
 #include <cjson/cJSON.h>
+#include <math.h>
 #include <stdio.h>
 
 struct pn_model_def {
@@ -178,6 +179,13 @@ pn_status pn_model_def_parse(const char *json, size_t len, const pn_catalog *cat
     *out = NULL;
     const char *end = NULL;
     cJSON *root = cJSON_ParseWithLengthOpts(json, len, &end, 0);
+    /* cJSON stops after the first value: text after it would be silently dropped */
+    while (root && end < json + len && (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r'))
+        end++;
+    if (root && end != json + len) {
+        cJSON_Delete(root);
+        root = NULL;
+    }
     if (!root) {
         size_t at = end && end >= json ? (size_t)(end - json) + 1 : 1;
         return pn__fail(err, PN_EPARSE, "model: invalid JSON near character %zu", at);
@@ -258,8 +266,13 @@ pn_status pn_model_def_parse(const char *json, size_t len, const pn_catalog *cat
         }
     }
     if (lb && !cJSON_IsNull(lb)) {
-        if (!cJSON_IsNumber(lb) || lb->valuedouble != (double)(int)lb->valuedouble) {
+        if (!cJSON_IsNumber(lb) || lb->valuedouble != floor(lb->valuedouble)) {
             st = pn__fail(err, PN_EPARSE, "model: \"lookback_days\" must be a whole number of days (0 = all history)");
+            goto done;
+        }
+        if (!(lb->valuedouble >= 0 && lb->valuedouble <= PN_MAX_LOOKBACK_DAYS)) { /* before the cast to int */
+            st = pn__fail(err, PN_EINVAL, "lookback_days must be from 0 (all history) to %d; got %g", PN_MAX_LOOKBACK_DAYS,
+                          lb->valuedouble);
             goto done;
         }
         lookback = (int)lb->valuedouble;

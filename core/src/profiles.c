@@ -65,6 +65,65 @@ pn_status pn_profiles_add(pn_profiles *p, const char *uuid, size_t uuid_len, con
     return PN_OK;
 }
 
+pn_status pn_profiles_reserve(pn_profiles *p, uint64_t events, pn_error *err)
+{
+    if (p->sealed || events <= p->ev_cap)
+        return PN_OK;
+    if (events > (uint64_t)SIZE_MAX / sizeof(uint64_t))
+        return pn__oom(err);
+    if (pn__grow((void **)&p->ev_visitor, &p->ev_cap, (size_t)events, sizeof *p->ev_visitor) ||
+        pn__grow((void **)&p->ev_key, &p->ev_key_cap, (size_t)events, sizeof *p->ev_key))
+        return pn__oom(err);
+    return PN_OK;
+}
+
+pn_status pn_profiles_merge(pn_profiles *dst, pn_profiles *src, pn_error *err)
+{
+    if (dst->sealed || src->sealed)
+        return pn__fail(err, PN_EINVAL, "profile stores can only be merged before they are sealed");
+    uint32_t nv = pn__dict_count(&src->visitors), nt = pn__dict_count(&src->traits);
+    uint32_t *vmap = pn__malloc(((size_t)nv + 1) * sizeof *vmap), *tmap = pn__malloc(((size_t)nt + 1) * sizeof *tmap);
+    pn_status st = PN_OK;
+    if (!vmap || !tmap || pn__grow((void **)&dst->ev_visitor, &dst->ev_cap, dst->ev_len + src->ev_len, sizeof *dst->ev_visitor) ||
+        pn__grow((void **)&dst->ev_key, &dst->ev_key_cap, dst->ev_len + src->ev_len, sizeof *dst->ev_key)) {
+        st = pn__oom(err);
+        goto done;
+    }
+    /* src's ids are in its first-appearance order; interning them in that order after dst's
+     * gives exactly the ids one store would have given the concatenated input. */
+    for (uint32_t v = 0; v < nv; v++) {
+        size_t len;
+        const char *u = pn__dict_str(&src->visitors, v, &len);
+        if (pn__dict_intern(&dst->visitors, u, len, &vmap[v])) {
+            st = pn__oom(err);
+            goto done;
+        }
+    }
+    for (uint32_t t = 0; t < nt; t++) {
+        size_t len;
+        const char *id = pn__dict_str(&src->traits, t, &len);
+        if (pn__dict_intern(&dst->traits, id, len, &tmap[t])) {
+            st = pn__oom(err);
+            goto done;
+        }
+    }
+    for (size_t i = 0; i < src->ev_len; i++) {
+        uint64_t k = src->ev_key[i];
+        dst->ev_visitor[dst->ev_len + i] = vmap[src->ev_visitor[i]];
+        dst->ev_key[dst->ev_len + i] = (uint64_t)tmap[k >> 32] << 32 | (k & 0xffffffffu);
+    }
+    dst->ev_len += src->ev_len;
+    if (src->max_ts > dst->max_ts)
+        dst->max_ts = src->max_ts;
+    dst->last_visitor = PN_NONE;
+    src->ev_len = 0;
+    src->last_visitor = PN_NONE;
+done:
+    pn__free(vmap);
+    pn__free(tmap);
+    return st;
+}
+
 pn_status pn_profiles_add_line(pn_profiles *p, const char *line, size_t len, pn_error *err)
 {
     pn_event ev;
@@ -89,20 +148,37 @@ pn_status pn_profiles_add_line(pn_profiles *p, const char *line, size_t len, pn_
     return st;
 }
 
-static void sort_u64(uint64_t *a, size_t n);
-
-static int cmp_u64(const void *x, const void *y)
-{
-    uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
-    return a < b ? -1 : a > b;
-}
-
-/* Insertion sort for the many short per-visitor runs, the C library's sort for long ones. */
+/* Sorts a visitor's keys: insertion sort for short runs, an in-place quicksort (median of
+ * three, smaller side first so the stack stays shallow) for long ones. Inlined comparisons:
+ * this runs over every event of the file. */
 static void sort_u64(uint64_t *a, size_t n)
 {
-    if (n > 32) {
-        qsort(a, n, sizeof *a, cmp_u64);
-        return;
+    while (n > 24) {
+        uint64_t x = a[0], y = a[n / 2], z = a[n - 1];
+        uint64_t pivot = x < y ? (y < z ? y : (x < z ? z : x)) : (x < z ? x : (y < z ? z : y));
+        size_t i = 0, j = n - 1;
+        for (;;) {
+            while (a[i] < pivot)
+                i++;
+            while (a[j] > pivot)
+                j--;
+            if (i >= j)
+                break;
+            uint64_t t = a[i];
+            a[i] = a[j];
+            a[j] = t;
+            i++;
+            j--;
+        }
+        size_t left = j + 1;
+        if (left < n - left) {
+            sort_u64(a, left);
+            a += left;
+            n -= left;
+        } else {
+            sort_u64(a + left, n - left);
+            n = left;
+        }
     }
     for (size_t i = 1; i < n; i++) {
         uint64_t x = a[i];
@@ -120,23 +196,34 @@ pn_status pn_profiles_finish(pn_profiles *p, pn_error *err)
     if (p->sealed)
         return PN_OK;
     size_t nv = pn__dict_count(&p->visitors);
+    pn__free(p->key_off); /* from an earlier call that ran out of memory */
+    pn__free(p->real_off);
     p->key_off = pn__calloc(nv + 1, sizeof *p->key_off);
     p->real_off = pn__calloc(nv + 1, sizeof *p->real_off);
-    p->keys = pn__malloc((p->ev_len ? p->ev_len : 1) * sizeof *p->keys);
-    if (!p->key_off || !p->real_off || !p->keys)
+    if (!p->key_off || !p->real_off)
         return pn__oom(err);
-    /* Counting sort by visitor, then each visitor's keys by (trait, ts). */
+    /* Group by visitor. Visitor ids follow first appearance, so a file already grouped by
+     * visitor (most batch exports) has non-decreasing ids and needs no scatter at all. */
     for (size_t i = 0; i < p->ev_len; i++)
         p->key_off[p->ev_visitor[i] + 1]++;
     for (size_t v = 0; v < nv; v++)
         p->key_off[v + 1] += p->key_off[v];
-    uint64_t *fill = p->real_off; /* borrowed as a cursor; reset below */
-    for (size_t v = 0; v < nv; v++)
-        fill[v] = p->key_off[v];
-    for (size_t i = 0; i < p->ev_len; i++)
-        p->keys[fill[p->ev_visitor[i]]++] = p->ev_key[i];
+    int grouped = 1;
+    for (size_t i = 1; i < p->ev_len && grouped; i++)
+        grouped = p->ev_visitor[i] >= p->ev_visitor[i - 1];
+    if (grouped) {
+        p->keys = p->ev_key;
+    } else {
+        if (!(p->keys = pn__malloc((p->ev_len ? p->ev_len : 1) * sizeof *p->keys)))
+            return pn__oom(err);
+        uint64_t *fill = p->real_off; /* borrowed as a cursor; rewritten below */
+        for (size_t v = 0; v < nv; v++)
+            fill[v] = p->key_off[v];
+        for (size_t i = 0; i < p->ev_len; i++)
+            p->keys[fill[p->ev_visitor[i]]++] = p->ev_key[i];
+        pn__free(p->ev_key);
+    }
     pn__free(p->ev_visitor);
-    pn__free(p->ev_key);
     p->ev_visitor = NULL;
     p->ev_key = NULL;
     p->events = p->ev_len;
@@ -159,12 +246,12 @@ pn_status pn_profiles_finish(pn_profiles *p, pn_error *err)
             uint32_t t = (uint32_t)(p->keys[i] >> 32);
             int64_t ts = (int64_t)(uint32_t)p->keys[i];
             if (i == p->key_off[v] || (uint32_t)(p->keys[i - 1] >> 32) != t) {
-                p->real[r++] = (pn_realization){.trait = t, .count = 1, .first_seen = ts, .last_seen = ts};
+                p->real[r++] = (pn_realization){.trait = t, .count = 1, .first_seen = (uint32_t)ts, .last_seen = (uint32_t)ts};
             } else {
                 pn_realization *x = &p->real[r - 1];
                 if (x->count < UINT32_MAX)
                     x->count++;
-                x->last_seen = ts; /* sorted by ts within the trait */
+                x->last_seen = (uint32_t)ts; /* sorted by ts within the trait */
             }
         }
     }

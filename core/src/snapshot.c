@@ -162,7 +162,7 @@ static pn_status save(const pn_snapshot *s, uint32_t min_support, void **bytes, 
     for (uint32_t t = 0; t < T; t++)
         if (s->support[t] >= min_support)
             for (size_t p = 0; p < P; p++)
-                pn__w_f32(&w, s->weights[(size_t)t * P + p]);
+                pn__w_u32(&w, (uint32_t)s->weights[(size_t)t * P + p]);
     end_section(&w, at);
 
     if (w.oom) {
@@ -394,12 +394,10 @@ static pn_status load_body(pn_snapshot *s, const uint8_t *b, size_t len, uint32_
     if (!s->weights)
         return pn__oom(err);
     for (size_t i = 0; i < nw; i++) {
-        uint32_t v = pn__r_u32(&l.r);
-        float f;
-        memcpy(&f, &v, 4);
-        if (!isfinite(f) || fabsf(f) > 1e6f)
-            return corrupt(err, "a weight is not a finite number");
-        s->weights[i] = f;
+        int32_t w = (int32_t)pn__r_u32(&l.r);
+        if (w > PN_WEIGHT_MAX * (int32_t)PN_WEIGHT_ONE || w < -PN_WEIGHT_MAX * (int32_t)PN_WEIGHT_ONE)
+            return corrupt(err, "a weight is out of range");
+        s->weights[i] = w;
     }
     if (!leave_section(&l, "WGHT"))
         return l.st;
@@ -514,31 +512,30 @@ double pn_snapshot_weight(const pn_snapshot *s, uint32_t t, size_t p)
 {
     if (t >= pn__dict_count(&s->traits) || p >= s->persona_count)
         return 0.0;
-    return s->weights[(size_t)t * s->persona_count + p];
+    return s->weights[(size_t)t * s->persona_count + p] / PN_WEIGHT_ONE;
 }
 
 size_t pn_snapshot_influential(const pn_snapshot *s, size_t p, int positive, uint32_t *traits, size_t k)
 {
-    size_t T = pn__dict_count(&s->traits), n = 0;
-    if (p >= s->persona_count || k == 0)
+    size_t T = pn__dict_count(&s->traits), P = s->persona_count, n = 0;
+    if (p >= P || k == 0)
         return 0;
     /* A trait seen on a handful of visitors can carry a large weight by chance; a marketer
-     * wants the traits that are both strong and common, so rank only those with support. */
-    uint32_t min_support = s->quality.training_visitors / 1000;
-    if (min_support < 3)
-        min_support = 3;
+     * wants traits that are both strong and common, so rank by weight x sqrt(support) (sqrt is
+     * exact in IEEE arithmetic, so the order is the same in every build) among traits seen on at
+     * least 3 training visitors. */
     for (uint32_t t = 0; t < T; t++) {
-        if (s->support[t] < min_support)
+        if (s->support[t] < 3)
             continue;
-        double w = s->weights[(size_t)t * s->persona_count + p];
+        double w = s->weights[(size_t)t * P + p] / PN_WEIGHT_ONE;
         if (positive ? !(w > 0) : !(w < 0))
             continue;
-        double key = positive ? w : -w;
-        /* insert into the top-k list, strongest first; ties keep the lower index first */
+        double key = (positive ? w : -w) * sqrt((double)s->support[t]);
         size_t i = n < k ? n++ : k;
         while (i > 0) {
-            double wk = s->weights[(size_t)traits[i - 1] * s->persona_count + p];
-            if ((positive ? wk : -wk) >= key)
+            uint32_t u = traits[i - 1];
+            double wk = s->weights[(size_t)u * P + p] / PN_WEIGHT_ONE;
+            if ((positive ? wk : -wk) * sqrt((double)s->support[u]) >= key)
                 break;
             if (i < k)
                 traits[i] = traits[i - 1];

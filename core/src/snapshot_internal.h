@@ -23,8 +23,14 @@ struct pn_snapshot {
     pn_quality quality;
     pn_dict traits;        /* trait ids, index = trait index */
     uint32_t *support;     /* per trait */
-    float *weights;        /* trait-major: weights[t * persona_count + p] */
+    int32_t *weights;      /* trait-major: weights[t * persona_count + p], fixed point */
 };
+
+/* Weights are fixed point with 20 fractional bits. Integer sums are exact in any order, so a
+ * visitor's scores are the same bits whatever order their traits come in, natively and in
+ * wasm, without sorting; 2^-20 (about 1e-6) is far below any difference that matters. */
+#define PN_WEIGHT_ONE 1048576.0
+#define PN_WEIGHT_MAX 2000 /* |weight| bound, so that 2000 * 2^20 fits an int32 */
 
 /* Allocates an empty snapshot (all zero, dict initialized); NULL on out of memory. */
 pn_snapshot *pn__snapshot_alloc(void);

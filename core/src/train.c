@@ -40,9 +40,43 @@ typedef struct trainset {
 } trainset;
 
 typedef struct fit {
-    double *w;            /* P x F, persona-major while fitting */
+    double *w;            /* P x F, persona-major: the weights in use (c + mix * m) */
+    double *c, *m;        /* the complement and the multinomial weights, centered */
     int eligible[PN_MAX_BASELINES];
 } fit;
+
+static void fit_free(fit *f)
+{
+    pn__free(f->w);
+    pn__free(f->c);
+    pn__free(f->m);
+}
+
+/* Centers each trait's weights across eligible personas: only differences between personas
+ * decide, and centering makes the sign say "raises" or "lowers". */
+static void center(double *w, size_t P, size_t F, const int *eligible)
+{
+    size_t neligible = 0;
+    for (size_t p = 0; p < P; p++)
+        neligible += eligible[p] != 0;
+    for (size_t f = 0; f < F && neligible; f++) {
+        double mean = 0;
+        for (size_t p = 0; p < P; p++)
+            if (eligible[p])
+                mean += w[p * F + f];
+        mean /= (double)neligible;
+        for (size_t p = 0; p < P; p++)
+            w[p * F + f] = eligible[p] ? w[p * F + f] - mean : 0.0;
+    }
+}
+
+/* w = c + mix * m: the multinomial part sharpens personas among many (the complement of one
+ * persona among fifty is almost everyone), the complement part steadies rare personas. */
+static void blend(fit *f, size_t P, size_t F, double mix)
+{
+    for (size_t i = 0; i < P * F; i++)
+        f->w[i] = f->c[i] + mix * f->m[i];
+}
 
 static void trainset_free(trainset *ts)
 {
@@ -98,11 +132,15 @@ static pn_status add_reason(pn_snapshot *s, pn_error *err, const char *fmt, ...)
 /* Fits weights on the rows with holdout[i] == use_holdout_value ... or on all rows (rows < 0). */
 static pn_status fit_weights(const trainset *ts, size_t P, size_t F, int which, fit *out, pn_error *err)
 {
-    double *w = pn__calloc(P * (F ? F : 1), sizeof *w);
+    double *cnt = pn__calloc(P * (F ? F : 1), sizeof *cnt);
     double *g = pn__calloc(F ? F : 1, sizeof *g);
-    if (!w || !g) {
-        pn__free(w);
+    out->c = pn__malloc(P * (F ? F : 1) * sizeof *out->c);
+    out->m = pn__malloc(P * (F ? F : 1) * sizeof *out->m);
+    out->w = pn__malloc(P * (F ? F : 1) * sizeof *out->w);
+    if (!cnt || !g || !out->c || !out->m || !out->w) {
+        pn__free(cnt);
         pn__free(g);
+        fit_free(out);
         return pn__oom(err);
     }
     double mass_n = 0, mass_x = 0;
@@ -124,9 +162,9 @@ static pn_status fit_weights(const trainset *ts, size_t P, size_t F, int which, 
                 continue;
             members[p]++;
             double y = x / k;
-            double *wp = w + p * F;
+            double *cp = cnt + p * F;
             for (uint64_t j = ts->off[i]; j < ts->off[i + 1]; j++)
-                wp[ts->feat[j]] += y;
+                cp[ts->feat[j]] += y;
         }
     }
     /* Smoothing: half the mean weight of one realization, so it scales with the data. */
@@ -134,36 +172,26 @@ static pn_status fit_weights(const trainset *ts, size_t P, size_t F, int which, 
     double total = 0;
     for (size_t p = 0; p < P; p++)
         for (size_t f = 0; f < F; f++)
-            g[f] += w[p * F + f];
+            g[f] += cnt[p * F + f];
     for (size_t f = 0; f < F; f++)
         total += g[f];
-    size_t neligible = 0;
     for (size_t p = 0; p < P; p++) {
         out->eligible[p] = members[p] > 0;
-        neligible += members[p] > 0;
         double mass_p = 0;
         for (size_t f = 0; f < F; f++)
-            mass_p += w[p * F + f];
-        double denom = total - mass_p + alpha * (double)F;
+            mass_p += cnt[p * F + f];
+        double cdenom = total - mass_p + alpha * (double)F, mdenom = mass_p + alpha * (double)F;
         for (size_t f = 0; f < F; f++) {
-            double comp = g[f] - w[p * F + f] + alpha;
-            w[p * F + f] = out->eligible[p] ? -log(comp / denom) : 0.0;
+            double own = cnt[p * F + f];
+            out->c[p * F + f] = -log((g[f] - own + alpha) / cdenom);
+            out->m[p * F + f] = log((own + alpha) / mdenom);
         }
     }
-    /* Center each trait's weights across eligible personas: only differences between personas
-     * decide, and centering makes the sign say "raises" or "lowers". */
-    for (size_t f = 0; f < F && neligible; f++) {
-        double mean = 0;
-        for (size_t p = 0; p < P; p++)
-            if (out->eligible[p])
-                mean += w[p * F + f];
-        mean /= (double)neligible;
-        for (size_t p = 0; p < P; p++)
-            if (out->eligible[p])
-                w[p * F + f] -= mean;
-    }
+    center(out->c, P, F, out->eligible);
+    center(out->m, P, F, out->eligible);
+    blend(out, P, F, 0.0);
+    pn__free(cnt);
     pn__free(g);
-    out->w = w;
     return PN_OK;
 }
 
@@ -184,7 +212,7 @@ static int score_row(const trainset *ts, size_t i, const fit *f, size_t P, size_
     return best;
 }
 
-/* Holdout quality into the snapshot, and the calibration temperature. */
+/* Holdout quality of a fit into the snapshot's quality fields (s may be a scratch copy). */
 static void evaluate(const trainset *ts, size_t P, size_t F, const fit *f, pn_snapshot *s)
 {
     uint32_t tp[PN_MAX_BASELINES] = {0}, fp[PN_MAX_BASELINES] = {0}, fn[PN_MAX_BASELINES] = {0};
@@ -222,40 +250,80 @@ static void evaluate(const trainset *ts, size_t P, size_t F, const fit *f, pn_sn
     s->quality.macro_f1 = present ? f1sum / (double)present : 0.0;
 }
 
-/* Negative log-likelihood of the primary persona under softmax(t * score / sqrt(n)). */
-static double nll(const trainset *ts, int which, size_t P, size_t F, const fit *f, double t)
+/* Calibration data: each scored row's length-normalized scores and its expected persona,
+ * computed once so that the temperature search only redoes the softmax. */
+typedef struct calib {
+    double *z;     /* rows x P */
+    uint8_t *truth;
+    size_t rows;
+} calib;
+
+static pn_status calib_build(const trainset *ts, int which, size_t P, size_t F, const fit *f, calib *c, pn_error *err)
 {
-    double scores[PN_MAX_BASELINES], sum = 0;
+    c->rows = 0;
+    c->z = pn__malloc((ts->n ? ts->n : 1) * P * sizeof *c->z);
+    c->truth = pn__malloc(ts->n ? ts->n : 1);
+    if (!c->z || !c->truth)
+        return pn__oom(err);
     for (size_t i = 0; i < ts->n; i++) {
-        if (ts->holdout[i] != which)
-            continue;
         size_t n = (size_t)(ts->off[i + 1] - ts->off[i]);
-        if (n == 0 || score_row(ts, i, f, P, F, scores) < 0 || !f->eligible[ts->primary[i]])
+        double *z = c->z + c->rows * P;
+        if (ts->holdout[i] != which || n == 0 || !f->eligible[ts->primary[i]] || score_row(ts, i, f, P, F, z) < 0)
             continue;
-        double mx = -INFINITY, z = 0, k = t / sqrt((double)n);
+        double k = 1.0 / sqrt((double)n);
         for (size_t p = 0; p < P; p++)
-            if (f->eligible[p] && scores[p] * k > mx)
-                mx = scores[p] * k;
+            z[p] *= k;
+        c->truth[c->rows++] = ts->primary[i];
+    }
+    return PN_OK;
+}
+
+/* Negative log-likelihood of the expected personas under softmax(t * z). */
+static double nll(const calib *c, size_t P, const fit *f, double t)
+{
+    double sum = 0;
+    for (size_t i = 0; i < c->rows; i++) {
+        const double *z = c->z + i * P;
+        double mx = -INFINITY, e = 0;
+        for (size_t p = 0; p < P; p++)
+            if (f->eligible[p] && z[p] * t > mx)
+                mx = z[p] * t;
         for (size_t p = 0; p < P; p++)
             if (f->eligible[p])
-                z += exp(scores[p] * k - mx);
-        sum += -(scores[ts->primary[i]] * k - mx - log(z));
+                e += exp(z[p] * t - mx);
+        sum += -(z[c->truth[i]] * t - mx - log(e));
     }
     return sum;
 }
 
-/* The NLL is convex in t, so a ternary search on log t finds its minimum. */
-static double fit_temperature(const trainset *ts, int which, size_t P, size_t F, const fit *f)
+/* The NLL is convex in t, so a golden-section search on log t finds its minimum. */
+static pn_status fit_temperature(const trainset *ts, int which, size_t P, size_t F, const fit *f, double *t,
+                                 pn_error *err)
 {
-    double lo = log(0.01), hi = log(1000.0);
-    for (int it = 0; it < 60; it++) {
-        double a = lo + (hi - lo) / 3, b = hi - (hi - lo) / 3;
-        if (nll(ts, which, P, F, f, exp(a)) <= nll(ts, which, P, F, f, exp(b)))
-            hi = b;
-        else
-            lo = a;
+    calib c = {0};
+    pn_status st = calib_build(ts, which, P, F, f, &c, err);
+    *t = 1.0;
+    if (st == PN_OK && c.rows > 0) {
+        const double g = 0.6180339887498949;
+        double lo = log(0.01), hi = log(1000.0);
+        double a = hi - g * (hi - lo), b = lo + g * (hi - lo);
+        double fa = nll(&c, P, f, exp(a)), fb = nll(&c, P, f, exp(b));
+        for (int it = 0; it < 32; it++) { /* the bracket shrinks to 1e-6 of itself */
+            if (fa <= fb) {
+                hi = b; b = a; fb = fa;
+                a = hi - g * (hi - lo);
+                fa = nll(&c, P, f, exp(a));
+            } else {
+                lo = a; a = b; fa = fb;
+                b = lo + g * (hi - lo);
+                fb = nll(&c, P, f, exp(b));
+            }
+        }
+        *t = exp((lo + hi) / 2);
     }
-    return exp((lo + hi) / 2);
+    pn__free(c.z);
+    pn__free(c.truth);
+    return st;
 }
 
 /* Makes room for one more training row in every per-row array. */
@@ -477,21 +545,38 @@ pn_status pn_train(const pn_profiles *pr, const pn_model_def *m, const pn_catalo
     if ((st = describe(s, m, o, as_of, err)))
         goto done;
     double temperature = 1.0;
+    double mix = 0.0;
     if (nhold > 0) {
         if ((st = fit_weights(&ts, P, F, 0, &holdfit, err)))
             goto done;
+        /* With a holdout big enough to tell them apart (a few hundred visitors), pick the blend
+         * that does best on it; a small holdout is too noisy to overrule the complement model. */
+        static const double mixes[] = {0.0, 0.25, 0.5};
+        double best = -1.0;
+        for (size_t k = 0; k < (nhold >= 500 ? 3u : 1u); k++) {
+            blend(&holdfit, P, F, mixes[k]);
+            evaluate(&ts, P, F, &holdfit, s);
+            if (s->quality.accuracy + s->quality.macro_f1 > best + 1e-12) {
+                best = s->quality.accuracy + s->quality.macro_f1;
+                mix = mixes[k];
+            }
+        }
+        blend(&holdfit, P, F, mix);
         evaluate(&ts, P, F, &holdfit, s);
         progress(o, "training", 0.5);
     }
     if ((st = fit_weights(&ts, P, F, -1, &full, err)))
         goto done;
+    blend(&full, P, F, mix);
     if (nhold >= 20) {
-        temperature = fit_temperature(&ts, 1, P, F, &holdfit);
+        st = fit_temperature(&ts, 1, P, F, &holdfit, &temperature, err);
     } else {
         for (size_t i = 0; i < ts.n; i++)
             ts.holdout[i] = 0;
-        temperature = fit_temperature(&ts, 0, P, F, &full);
+        st = fit_temperature(&ts, 0, P, F, &full, &temperature, err);
     }
+    if (st)
+        goto done;
     progress(o, "training", 0.9);
 
     /* The trait table: features in store order, weights trait-major as the scorer reads them. */
@@ -512,8 +597,12 @@ pn_status pn_train(const pn_profiles *pr, const pn_model_def *m, const pn_catalo
             goto done;
         }
         s->support[f] = support[t];
-        for (size_t p = 0; p < P; p++)
-            s->weights[f * P + p] = (float)full.w[p * F + f];
+        for (size_t p = 0; p < P; p++) {
+            double w = full.w[p * F + f] * PN_WEIGHT_ONE;
+            double lim = PN_WEIGHT_MAX * PN_WEIGHT_ONE;
+            w = w > lim ? lim : w < -lim ? -lim : w;
+            s->weights[f * P + p] = (int32_t)(w < 0 ? w - 0.5 : w + 0.5);
+        }
     }
     s->quality.temperature = temperature;
     s->quality.training_visitors = (uint32_t)ts.n;
@@ -556,8 +645,8 @@ done:
     pn_snapshot_free(s);
     pn_audience_free(aud);
     trainset_free(&ts);
-    pn__free(holdfit.w);
-    pn__free(full.w);
+    fit_free(&holdfit);
+    fit_free(&full);
     pn__free(target_n);
     pn__free(fid);
     pn__free(support);

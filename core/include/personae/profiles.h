@@ -51,12 +51,12 @@ pn_status pn_event_parse(const char *line, size_t len, pn_event *ev, char *scrat
 
 typedef struct pn_profiles pn_profiles;
 
-/* One visitor's realizations of one trait. */
+/* One visitor's realizations of one trait (16 bytes: a store holds tens of millions). */
 typedef struct pn_realization {
     uint32_t trait;      /* index into the store's trait table */
     uint32_t count;      /* number of realizations */
-    int64_t first_seen;  /* unix seconds */
-    int64_t last_seen;
+    uint32_t first_seen; /* unix seconds */
+    uint32_t last_seen;
 } pn_realization;
 
 /* Creates an empty store in *out (caller frees with pn_profiles_free). Fails only with
@@ -74,6 +74,16 @@ pn_status pn_profiles_add(pn_profiles *p, const char *uuid, size_t uuid_len, con
 
 /* Parses one event line (see pn_event_parse) and adds it. Blank lines are skipped (PN_OK). */
 pn_status pn_profiles_add_line(pn_profiles *p, const char *line, size_t len, pn_error *err);
+
+/* Hints that about `events` realizations will be added, so that the store can size its arrays
+ * once instead of growing them. Optional; PN_ENOMEM leaves the store as it was. */
+pn_status pn_profiles_reserve(pn_profiles *p, uint64_t events, pn_error *err);
+
+/* Moves every realization of `src` (not sealed) to the end of `dst` (not sealed), as if src's
+ * lines had been added to dst after dst's own: ids, order and the sealed result are exactly
+ * those of one store fed both inputs in turn. This lets a caller parse parts of one file on
+ * several threads, one store each, and merge them in file order. `src` is left empty. */
+pn_status pn_profiles_merge(pn_profiles *dst, pn_profiles *src, pn_error *err);
 
 /* Seals the store: groups realizations per visitor and trait. Idempotent. PN_ENOMEM on
  * failure (the store is then unusable and must be freed). */

@@ -51,7 +51,8 @@ extern "C" {
  *   window  := '<=' DIGITS ('D'|'H')        -- 1 or more; also accepted just before the ']'
  *   CMP     := >= | > | <= | < | == | !=
  *
- * A bare traitref is true when the visitor has at least one realization of it, at any time.
+ * 123T and "123" name the same trait id, "123". A bare traitref is true when the visitor has at
+ * least one realization of it, at any time.
  * FREQUENCY sums the realizations of the listed traits (each listed once) and compares the sum;
  * with a window "<= 7D" (days) or "<= 12H" (hours) only realizations at or after
  * now - 7 * 86400 (or now - 12 * 3600) seconds count. The count is 0 to 4294967295.
@@ -61,8 +62,8 @@ typedef struct pn_segment_rule pn_segment_rule;
 /* Parses `len` bytes of `text` (not necessarily NUL-terminated; borrowed for the call only) into
  * a new rule in *out; returns, caller frees with pn_segment_rule_free. Fails with PN_EPARSE for
  * malformed text or an empty rule, PN_ELIMIT beyond a limit (both set *error_offset, if not
- * NULL, to the byte offset at fault), PN_EINVAL for a NULL `out` or a NULL `text` with a non-zero
- * `len`, PN_ENOMEM; then *out is NULL. `err` may be NULL. */
+ * NULL, to the byte offset at fault; it is 0 otherwise), PN_EINVAL for a NULL `out` or a NULL
+ * `text` with a non-zero `len`, PN_ENOMEM; then *out is NULL. `err` may be NULL. */
 pn_status pn_segment_rule_parse(const char *text, size_t len, pn_segment_rule **out, size_t *error_offset,
                                 pn_error *err);
 

@@ -133,7 +133,8 @@ typedef struct pn_classification {
 /* Classifies a visitor given the snapshot indices of their traits (duplicates and PN_NO_TRAIT
  * entries are ignored). A visitor with no known trait scores 0 everywhere and is unclassified.
  * The highest score wins (ties go to the lower index); personas with insufficient training
- * data never win. Allocation-free for up to 4096 traits; PN_ENOMEM only beyond. */
+ * data never win. Scores are exact sums of fixed-point weights, so they are the same bits in any
+ * input order and in every build. Allocation-free for up to 512 traits; PN_ENOMEM only beyond. */
 pn_status pn_snapshot_classify(const pn_snapshot *s, const uint32_t *traits, size_t n, pn_classification *out,
                                pn_error *err);
 
