@@ -20,3 +20,8 @@ echo "== fuzz targets (libFuzzer, clang)"
 cmake -S . -B build/fuzz -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang -DPN_FUZZ=ON >/dev/null
 cmake --build build/fuzz -j"$jobs"
 ctest --test-dir build/fuzz --output-on-failure -j"$jobs" -R '^fuzz/'
+
+if [ -x scripts/test-wasm.sh ]; then
+  echo "== WebAssembly build, conformance, parity, memory and JavaScript tests"
+  scripts/test-wasm.sh
+fi
