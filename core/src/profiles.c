@@ -65,6 +65,82 @@ pn_status pn_profiles_add(pn_profiles *p, const char *uuid, size_t uuid_len, con
     return PN_OK;
 }
 
+/* The first byte in [q, end) that is a control character (below 0x20, which includes TAB and
+ * LF, or 0x7f): the end of a field and its validation in one scan, eight bytes at a time where
+ * the byte order allows (the classic "has a byte less than n" bit trick; the lowest flagged
+ * byte is always exact). */
+static const char *find_control(const char *q, const char *end)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ && (defined(__GNUC__) || defined(__clang__))
+    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+    while (end - q >= 8) {
+        uint64_t x, y;
+        memcpy(&x, q, 8);
+        y = x ^ (0x7f * ones);
+        uint64_t m = ((x - 0x20 * ones) & ~x & highs) | ((y - ones) & ~y & highs);
+        if (m)
+            return q + (__builtin_ctzll(m) >> 3);
+        q += 8;
+    }
+#endif
+    while (q < end && (unsigned char)*q >= 0x20 && *q != 0x7f)
+        q++;
+    return q;
+}
+
+/* Adds one TSV realization whose fields are already split: the inner step of add_lines. */
+static pn_status add_split(pn_profiles *p, const char *uuid, size_t ulen, const char *trait, size_t tlen, uint64_t ts,
+                           pn_error *err)
+{
+    return pn_profiles_add(p, uuid, ulen, trait, tlen, (int64_t)ts, err);
+}
+
+pn_status pn_profiles_add_lines(pn_profiles *p, const char *buf, size_t len, uint64_t *lines, pn_error *err)
+{
+    const char *s = buf, *end = buf + len;
+    uint64_t n = 0;
+    while (s < end) {
+        n++;
+        /* One pass per line: the uuid up to a tab, the trait up to a tab, then digits up to the
+         * line's end. Anything unusual (JSON, CR, a control character, a bad number) takes the
+         * general parser, which also words the error. */
+        const char *line = s, *q = find_control(s, end);
+        const char *t1 = q;
+        if (q < end && *q == '\t') {
+            const char *trait = ++q;
+            q = find_control(q, end);
+            const char *t2 = q;
+            if (q < end && *q == '\t') {
+                uint64_t ts = 0;
+                const char *digits = ++q;
+                while (q < end && *q >= '0' && *q <= '9' && q - digits < 10)
+                    ts = ts * 10 + (uint64_t)(*q++ - '0');
+                size_t ulen = (size_t)(t1 - line), tlen = (size_t)(t2 - trait);
+                if ((q == end || *q == '\n') && q > digits && ts <= PN_TS_MAX && ulen && tlen && ulen <= PN_ID_MAX &&
+                    tlen <= PN_ID_MAX && *line != '{' && *line != ' ') {
+                    pn_status st = add_split(p, line, ulen, trait, tlen, ts, err);
+                    if (st) {
+                        *lines = n;
+                        return st;
+                    }
+                    s = q < end ? q + 1 : end;
+                    continue;
+                }
+            }
+        }
+        const char *nl = memchr(line, '\n', (size_t)(end - line));
+        const char *le = nl ? nl : end;
+        pn_status st = pn_profiles_add_line(p, line, (size_t)(le - line), err);
+        if (st) {
+            *lines = n;
+            return st;
+        }
+        s = nl ? nl + 1 : end;
+    }
+    *lines = n;
+    return PN_OK;
+}
+
 pn_status pn_profiles_reserve(pn_profiles *p, uint64_t events, pn_error *err)
 {
     if (p->sealed || events <= p->ev_cap)
@@ -191,7 +267,7 @@ static void sort_u64(uint64_t *a, size_t n)
     }
 }
 
-pn_status pn_profiles_finish(pn_profiles *p, pn_error *err)
+pn_status pn_profiles_finish_begin(pn_profiles *p, pn_error *err)
 {
     if (p->sealed)
         return PN_OK;
@@ -216,7 +292,7 @@ pn_status pn_profiles_finish(pn_profiles *p, pn_error *err)
     } else {
         if (!(p->keys = pn__malloc((p->ev_len ? p->ev_len : 1) * sizeof *p->keys)))
             return pn__oom(err);
-        uint64_t *fill = p->real_off; /* borrowed as a cursor; rewritten below */
+        uint64_t *fill = p->real_off; /* borrowed as a cursor; rewritten by the parts */
         for (size_t v = 0; v < nv; v++)
             fill[v] = p->key_off[v];
         for (size_t i = 0; i < p->ev_len; i++)
@@ -227,37 +303,75 @@ pn_status pn_profiles_finish(pn_profiles *p, pn_error *err)
     p->ev_visitor = NULL;
     p->ev_key = NULL;
     p->events = p->ev_len;
+    return PN_OK;
+}
 
-    size_t nreal = 0;
-    for (size_t v = 0; v < nv; v++) {
-        uint64_t *k = p->keys + p->key_off[v];
-        size_t n = (size_t)(p->key_off[v + 1] - p->key_off[v]);
-        sort_u64(k, n);
-        for (size_t i = 0; i < n; i++)
-            nreal += i == 0 || (k[i] >> 32) != (k[i - 1] >> 32);
+/* The first visitor of slice i of n, slices balanced by realizations rather than visitors. */
+static size_t slice_start(const pn_profiles *p, size_t i, size_t n)
+{
+    size_t nv = pn__dict_count(&p->visitors);
+    if (i >= n)
+        return nv;
+    uint64_t target = p->events / n * i;
+    size_t lo = 0, hi = nv;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (p->key_off[mid] < target) lo = mid + 1; else hi = mid;
     }
+    return i == 0 ? 0 : lo;
+}
+
+void pn_profiles_finish_part(pn_profiles *p, size_t i, size_t n)
+{
+    if (p->sealed || n == 0)
+        return;
+    size_t v0 = slice_start(p, i, n), v1 = slice_start(p, i + 1, n);
+    for (size_t v = v0; v < v1; v++) {
+        uint64_t *k = p->keys + p->key_off[v];
+        size_t len = (size_t)(p->key_off[v + 1] - p->key_off[v]), distinct = 0;
+        sort_u64(k, len);
+        for (size_t j = 0; j < len; j++)
+            distinct += j == 0 || (k[j] >> 32) != (k[j - 1] >> 32);
+        p->real_off[v + 1] = distinct; /* counts for now; end turns them into offsets */
+    }
+}
+
+pn_status pn_profiles_finish_end(pn_profiles *p, pn_error *err)
+{
+    if (p->sealed)
+        return PN_OK;
+    size_t nv = pn__dict_count(&p->visitors);
+    p->real_off[0] = 0;
+    for (size_t v = 0; v < nv; v++)
+        p->real_off[v + 1] += p->real_off[v];
+    size_t nreal = (size_t)p->real_off[nv];
     p->real = pn__malloc((nreal ? nreal : 1) * sizeof *p->real);
     if (!p->real)
         return pn__oom(err);
-    size_t r = 0;
     for (size_t v = 0; v < nv; v++) {
-        p->real_off[v] = r;
+        pn_realization *r = p->real + p->real_off[v] - 1;
         for (uint64_t i = p->key_off[v]; i < p->key_off[v + 1]; i++) {
-            uint32_t t = (uint32_t)(p->keys[i] >> 32);
-            int64_t ts = (int64_t)(uint32_t)p->keys[i];
+            uint32_t t = (uint32_t)(p->keys[i] >> 32), ts = (uint32_t)p->keys[i];
             if (i == p->key_off[v] || (uint32_t)(p->keys[i - 1] >> 32) != t) {
-                p->real[r++] = (pn_realization){.trait = t, .count = 1, .first_seen = (uint32_t)ts, .last_seen = (uint32_t)ts};
+                *++r = (pn_realization){.trait = t, .count = 1, .first_seen = ts, .last_seen = ts};
             } else {
-                pn_realization *x = &p->real[r - 1];
-                if (x->count < UINT32_MAX)
-                    x->count++;
-                x->last_seen = (uint32_t)ts; /* sorted by ts within the trait */
+                if (r->count < UINT32_MAX)
+                    r->count++;
+                r->last_seen = ts; /* sorted by ts within the trait */
             }
         }
     }
-    p->real_off[nv] = r;
     p->sealed = 1;
     return PN_OK;
+}
+
+pn_status pn_profiles_finish(pn_profiles *p, pn_error *err)
+{
+    pn_status st = pn_profiles_finish_begin(p, err);
+    if (st || p->sealed)
+        return st;
+    pn_profiles_finish_part(p, 0, 1);
+    return pn_profiles_finish_end(p, err);
 }
 
 size_t pn_profiles_visitor_count(const pn_profiles *p) { return pn__dict_count(&p->visitors); }

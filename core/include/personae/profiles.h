@@ -75,6 +75,12 @@ pn_status pn_profiles_add(pn_profiles *p, const char *uuid, size_t uuid_len, con
 /* Parses one event line (see pn_event_parse) and adds it. Blank lines are skipped (PN_OK). */
 pn_status pn_profiles_add_line(pn_profiles *p, const char *line, size_t len, pn_error *err);
 
+/* Parses and adds every line of `buf` (lines end with LF; the last may lack it), in one pass
+ * over the bytes: the fast path for whole files. On the first bad line it stops and returns its
+ * error, with *lines set to that line's number (1-based, counted from the start of buf); on
+ * success *lines gets the number of lines read. Lines before the bad one are kept. */
+pn_status pn_profiles_add_lines(pn_profiles *p, const char *buf, size_t len, uint64_t *lines, pn_error *err);
+
 /* Hints that about `events` realizations will be added, so that the store can size its arrays
  * once instead of growing them. Optional; PN_ENOMEM leaves the store as it was. */
 pn_status pn_profiles_reserve(pn_profiles *p, uint64_t events, pn_error *err);
@@ -88,6 +94,15 @@ pn_status pn_profiles_merge(pn_profiles *dst, pn_profiles *src, pn_error *err);
 /* Seals the store: groups realizations per visitor and trait. Idempotent. PN_ENOMEM on
  * failure (the store is then unusable and must be freed). */
 pn_status pn_profiles_finish(pn_profiles *p, pn_error *err);
+
+/* pn_profiles_finish in three steps, so that a caller with threads can run the middle one in
+ * parallel (the core itself never starts threads): begin groups realizations by visitor;
+ * part(i, n) sorts the i-th of n slices of the visitors and may run for different i at the same
+ * time on different threads; end builds the per-trait summaries and seals the store. Calling
+ * begin, every part, then end gives exactly the store pn_profiles_finish gives. */
+pn_status pn_profiles_finish_begin(pn_profiles *p, pn_error *err);
+void pn_profiles_finish_part(pn_profiles *p, size_t i, size_t n);
+pn_status pn_profiles_finish_end(pn_profiles *p, pn_error *err);
 
 /* Section - Reading a sealed store (all borrow from the store) */
 
