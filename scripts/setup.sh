@@ -10,6 +10,7 @@ packages=(
   clang libclang-rt-14-dev           # sanitizers and libFuzzer targets
   python3 python3-sklearn            # the scikit-learn peers of the benchmarks
   emscripten node-acorn nodejs npm   # the WebAssembly scorer and its JavaScript tests
+  libmicrohttpd-dev libsqlite3-dev   # the server: HTTP and its embedded store
 )
 
 missing=()

@@ -31,7 +31,7 @@ static int same(const pn_dict *d, uint32_t id, uint32_t h, const char *s, size_t
     if (d->hashes[id] != h)
         return 0;
     size_t n = (size_t)(d->offsets[id + 1] - d->offsets[id] - 1);
-    return n == len && memcmp(d->arena + d->offsets[id], s, len) == 0;
+    return n == len && pn__eq_bytes(d->arena + d->offsets[id], s, len);
 }
 
 static int rehash(pn_dict *d, size_t nslots)

@@ -50,7 +50,7 @@ pn_status pn_profiles_add(pn_profiles *p, const char *uuid, size_t uuid_len, con
     uint32_t v = p->last_visitor, t;
     size_t lastlen = 0;
     const char *last = v == PN_NONE ? NULL : pn__dict_str(&p->visitors, v, &lastlen);
-    if (!last || lastlen != uuid_len || memcmp(last, uuid, uuid_len) != 0) {
+    if (!last || lastlen != uuid_len || !pn__eq_bytes(last, uuid, uuid_len)) {
         if (pn__dict_intern(&p->visitors, uuid, uuid_len, &v))
             return pn__oom(err);
     }
