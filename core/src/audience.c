@@ -87,6 +87,7 @@ static pn_status make(const pn_profiles *p, size_t count, pn_audience **out, pn_
 pn_status pn_audience_from_model(const pn_model_def *m, const pn_profiles *p, pn_audience **out, pn_error *err)
 {
     pn_audience *a;
+    *out = NULL;
     size_t n = pn_model_def_baseline_count(m);
     pn_status st = make(p, n, &a, err);
     for (size_t i = 0; st == PN_OK && i < n; i++) {
@@ -110,6 +111,7 @@ pn_status pn_audience_from_model(const pn_model_def *m, const pn_profiles *p, pn
 pn_status pn_audience_from_snapshot(const pn_snapshot *s, const pn_profiles *p, pn_audience **out, pn_error *err)
 {
     pn_audience *a;
+    *out = NULL;
     size_t n = pn_snapshot_persona_count(s);
     pn_status st = make(p, n, &a, err);
     for (size_t i = 0; st == PN_OK && i < n; i++) {
@@ -203,6 +205,22 @@ int pn_audience_defines(const pn_audience *a, uint32_t t)
     return t < pn_profiles_trait_count(a->p) && a->defines[t];
 }
 
+/* The time of v's latest realization of store trait t at or before `until`, or -1. The summary
+ * only has the last one overall, so search the visitor's (trait, ts) keys. */
+static int64_t last_until(const pn_profiles *p, uint32_t v, uint32_t t, int64_t until)
+{
+    if (until < 0)
+        return -1;
+    const uint64_t *k = p->keys + p->key_off[v];
+    uint64_t key = (uint64_t)t << 32 | (uint64_t)(until > PN_TS_MAX ? PN_TS_MAX : until);
+    size_t lo = 0, hi = (size_t)(p->key_off[v + 1] - p->key_off[v]);
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (k[mid] <= key) lo = mid + 1; else hi = mid;
+    }
+    return lo > 0 && (uint32_t)(k[lo - 1] >> 32) == t ? (int64_t)(uint32_t)k[lo - 1] : -1;
+}
+
 int pn_audience_primary(const pn_audience *a, uint32_t v, uint64_t set, int64_t since, int64_t until)
 {
     int best = -1;
@@ -213,7 +231,7 @@ int pn_audience_primary(const pn_audience *a, uint32_t v, uint64_t set, int64_t 
         int64_t seen = INT64_MIN + 1;
         const pn_realization *r = a->q[i].rule || a->q[i].trait == PN_NONE ? NULL : find_real(a->p, v, a->q[i].trait);
         if (r) {
-            seen = (int64_t)r->last_seen <= until ? (int64_t)r->last_seen : until; /* a later one is outside the window */
+            seen = (int64_t)r->last_seen <= until ? (int64_t)r->last_seen : last_until(a->p, v, a->q[i].trait, until);
             if (seen < since)
                 seen = since;
         }

@@ -150,8 +150,10 @@ size_t pn_prediction_format(const pn_snapshot *s, const char *uuid, size_t uuid_
                             char *buf, size_t cap)
 {
     const char *persona = c->persona >= 0 ? pn_snapshot_persona_id(s, (size_t)c->persona) : "-";
-    /* -0.0 would print as "-0.000000"; a score of nothing is 0. */
-    double score = c->score == 0.0 ? 0.0 : c->score, conf = c->confidence == 0.0 ? 0.0 : c->confidence;
+    /* -0.0, and any negative that rounds to nothing at 6 decimals (-5e-7 is the double below
+     * 5e-7 exactly, so it rounds down too), would print as "-0.000000"; a score of nothing is 0. */
+    double score = c->score >= -5e-7 && c->score <= 0.0 ? 0.0 : c->score;
+    double conf = c->confidence >= -5e-7 && c->confidence <= 0.0 ? 0.0 : c->confidence;
     int n = snprintf(buf, cap, "%.*s\t%s\t%.6f\t%.6f\n", (int)uuid_len, uuid, persona, score, conf);
     return n < 0 ? 0 : (size_t)n;
 }

@@ -50,6 +50,7 @@ static void fit_free(fit *f)
     pn__free(f->w);
     pn__free(f->c);
     pn__free(f->m);
+    f->w = f->c = f->m = NULL; /* freed again at the end of pn_train after a failed fit */
 }
 
 /* Centers each trait's weights across eligible personas: only differences between personas
@@ -502,25 +503,29 @@ pn_status pn_train(const pn_profiles *pr, const pn_model_def *m, const pn_catalo
                                  "no visitor qualifies for any baseline: check the baseline ids against the events");
         goto done;
     }
-    uint32_t members[PN_MAX_BASELINES] = {0};
+    const size_t F = compact_features(&ts, T, o->min_support ? o->min_support : 1, fid, support);
+    /* A persona learns only from its visitors who have a usable trait: one without any has
+     * insufficient training data, however many visitors qualify for its baseline. */
+    uint32_t members[PN_MAX_BASELINES] = {0}, learners[PN_MAX_BASELINES] = {0};
     for (size_t i = 0; i < ts.n; i++)
-        for (size_t p = 0; p < P; p++)
+        for (size_t p = 0; p < P; p++) {
             members[p] += ts.labels[i] >> p & 1;
+            learners[p] += (ts.labels[i] >> p & 1) && ts.off[i + 1] > ts.off[i];
+        }
     size_t with_members = 0;
     for (size_t p = 0; p < P; p++)
-        with_members += members[p] > 0;
-    if (with_members < 2) {
-        st = pn__fail(err, PN_ETRAIN,
-                      "only %zu of the %zu baselines has visitors in the training window; at least two personas need "
-                      "visitors to learn what tells them apart",
-                      with_members, P);
-        goto done;
-    }
-    const size_t F = compact_features(&ts, T, o->min_support ? o->min_support : 1, fid, support);
+        with_members += learners[p] > 0;
     if (F == 0) {
         st = pn__fail(err, PN_ETRAIN,
                       "the training visitors have no usable trait (baseline and target traits, and traits left out "
                       "by the catalog or data export controls, are not features)");
+        goto done;
+    }
+    if (with_members < 2) {
+        st = pn__fail(err, PN_ETRAIN,
+                      "only %zu of the %zu baselines has visitors with usable traits in the training window; at "
+                      "least two personas need them to learn what tells them apart",
+                      with_members, P);
         goto done;
     }
     progress(o, "training", 0.0);
@@ -619,10 +624,10 @@ pn_status pn_train(const pn_profiles *pr, const pn_model_def *m, const pn_catalo
     /* Status reasons, each naming its cause and what to do (DESIGN §1). */
     for (size_t p = 0; p < P && !st; p++) {
         s->personas[p].info.training_visitors = members[p];
-        s->personas[p].info.status = members[p] ? PN_PERSONA_SUCCEEDED : PN_PERSONA_INSUFFICIENT_DATA;
-        if (members[p] == 0)
-            st = add_reason(s, err, "persona '%s' has no visitor in the training window: its predictive segment has "
-                                    "insufficient training data", s->personas[p].id);
+        s->personas[p].info.status = learners[p] ? PN_PERSONA_SUCCEEDED : PN_PERSONA_INSUFFICIENT_DATA;
+        if (learners[p] == 0)
+            st = add_reason(s, err, "persona '%s' has no visitor with usable traits in the training window: its "
+                                    "predictive segment has insufficient training data", s->personas[p].id);
         else if (members[p] < o->advised_persona_visitors)
             st = add_reason(s, err, "persona '%s' has only %u training visitors; a few hundred are advised",
                             s->personas[p].id, members[p]);
