@@ -13,7 +13,8 @@
 static const char USAGE[] =
     "usage: personae classify --snapshot SNAPSHOT --events EVENTS.tsv --out PREDICTIONS.tsv\n\n"
     "Classifies every visitor of EVENTS who is in the snapshot's target audience and qualifies for\n"
-    "none of its baselines, over all of their history, and writes one line per visitor:\n"
+    "none of its baselines, over all of their history up to the file's latest event (the \"now\" of\n"
+    "recency windows in segment rules), and writes one line per visitor:\n"
     "uuid<TAB>persona baseline id or -<TAB>score<TAB>confidence. A visitor with no trait the model\n"
     "knows scores 0 and stays unclassified (-).\n";
 
@@ -68,8 +69,11 @@ int pn_cmd_classify(int argc, char **argv)
     setvbuf(out, obuf, _IOFBF, sizeof obuf);
     char line[1024];
     size_t V = pn_profiles_visitor_count(prof);
+    /* "Now" for a file of events is its latest event: recency windows in segment rules
+     * (FREQUENCY([…] <= 7D)) count back from there. */
+    const int64_t now = pn_profiles_max_ts(prof);
     for (uint32_t vi = 0; vi < V; vi++) {
-        if (!pn_audience_in_target(aud, vi, 0, PN_TS_MAX) || pn_audience_baselines(aud, vi, 0, PN_TS_MAX))
+        if (!pn_audience_in_target(aud, vi, 0, now) || pn_audience_baselines(aud, vi, 0, now))
             continue;
         size_t n;
         const pn_realization *r = pn_profiles_visitor_traits(prof, vi, &n);

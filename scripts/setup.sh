@@ -9,7 +9,7 @@ packages=(
   libcmocka-dev                      # unit test runner
   clang libclang-rt-14-dev           # sanitizers and libFuzzer targets
   python3 python3-sklearn            # the scikit-learn peers of the benchmarks
-  emscripten node-acorn nodejs npm   # the WebAssembly scorer and its JavaScript tests
+  emscripten node-acorn nodejs npm node-typescript  # the WebAssembly scorer, its JavaScript tests and types
   libmicrohttpd-dev libsqlite3-dev   # the server: HTTP and its embedded store
 )
 

@@ -95,7 +95,7 @@ int main(int argc, char **argv)
     size_t nv = 0, ni = 0;
     off[0] = 0;
     for (uint32_t v = 0; v < V; v++) {
-        if (pn_audience_baselines(a, v, 0, PN_TS_MAX))
+        if (pn_audience_baselines(a, v, 0, pn_profiles_max_ts(p)))
             continue;
         size_t n;
         const pn_realization *r = pn_profiles_visitor_traits(p, v, &n);
