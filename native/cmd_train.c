@@ -1,6 +1,7 @@
 /* personae train: events + model definition (+ catalog) -> snapshot file. */
 #include "cli.h"
 #include "events_file.h"
+#include "predictions.h"
 #include "snapshot_file.h"
 #include "personae/model.h"
 #include "personae/train.h"
@@ -13,11 +14,13 @@
 static const char USAGE[] =
     "usage: personae train --events EVENTS.tsv --model MODEL.json --out SNAPSHOT\n"
     "                      [--catalog CATALOG.json] [--as-of UNIX_TS] [--min-support N]\n"
-    "                      [--model-version N] [--seed N]\n\n"
+    "                      [--model-version N] [--seed N] [--predictions PREDICTIONS.tsv]\n\n"
     "Learns, from the visitors who qualify for a baseline, which of their other traits point to each\n"
     "persona, and writes the model snapshot. --as-of is \"now\" (default: the latest event); visitors\n"
     "are those active within the model's lookback_days before it. --min-support leaves out traits\n"
-    "seen on fewer training visitors (default 1). Progress goes to stderr when it is a terminal.\n";
+    "seen on fewer training visitors (default 1). --predictions also classifies the target visitors\n"
+    "of EVENTS with the new model, writing what `personae classify` would write, without reading the\n"
+    "events twice: the daily job in one pass. Progress goes to stderr when it is a terminal.\n";
 
 static void show_progress(void *ctx, const char *stage, double f)
 {
@@ -29,9 +32,10 @@ static void show_progress(void *ctx, const char *stage, double f)
 
 int pn_cmd_train(int argc, char **argv)
 {
-    enum { EVENTS, MODEL, OUT, CATALOG, AS_OF, MIN_SUPPORT, VERSION, SEED, N };
-    static const pn_cli_option spec[N] = {{"events", 0}, {"model", 0}, {"out", 0}, {"catalog", 0},
-                                          {"as-of", 0}, {"min-support", 0}, {"model-version", 0}, {"seed", 0}};
+    enum { EVENTS, MODEL, OUT, CATALOG, AS_OF, MIN_SUPPORT, VERSION, SEED, PREDICTIONS, N };
+    static const pn_cli_option spec[N] = {{"events", 0},      {"model", 0},         {"out", 0},
+                                          {"catalog", 0},     {"as-of", 0},         {"min-support", 0},
+                                          {"model-version", 0}, {"seed", 0},        {"predictions", 0}};
     const char *v[N];
     int help;
     if (pn_cli_parse("train", argc, argv, spec, N, v, &help, NULL, 0, NULL))
@@ -107,6 +111,8 @@ int pn_cmd_train(int argc, char **argv)
         goto done;
     }
     if (pn_cli_write_snapshot("train", v[OUT], snap))
+        goto done;
+    if (v[PREDICTIONS] && pn_cli_write_predictions("train", v[PREDICTIONS], snap, prof))
         goto done;
     pn_quality q;
     pn_snapshot_quality(snap, &q);

@@ -2,7 +2,6 @@
  * copied; a large one is parsed in two halves on two threads, one store each, merged in file
  * order, and sealed with the per-visitor sort split across the same two threads. The result is
  * the same store, byte for byte, as one thread reading line by line. */
-#define _DEFAULT_SOURCE /* MAP_POPULATE */
 #include "events_file.h"
 #include "cli.h"
 
@@ -71,12 +70,7 @@ int pn_cli_load_events(const char *cmd, const char *path, pn_profiles *p)
     size_t size = (size_t)sb.st_size;
     const char *buf = "";
     if (size > 0) {
-#ifdef MAP_POPULATE
-        /* Map every page in one go: faulting them in one by one costs more than parsing them. */
-        void *m = mmap(NULL, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
-#else
         void *m = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
-#endif
         if (m == MAP_FAILED) {
             pn_cli_error(cmd, "%s: cannot map: %s", path, strerror(errno));
             close(fd);

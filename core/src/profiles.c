@@ -24,12 +24,12 @@ void pn_profiles_free(pn_profiles *p)
         return;
     pn__dict_fini(&p->visitors);
     pn__dict_fini(&p->traits);
-    pn__free(p->ev_visitor);
+    pn__free(p->runs);
     pn__free(p->ev_key);
     pn__free(p->keys);
     pn__free(p->key_off);
     pn__free(p->real);
-    pn__free(p->real_off);
+    pn__free(p->real_len);
     pn__free(p);
 }
 
@@ -44,20 +44,23 @@ pn_status pn_profiles_add(pn_profiles *p, const char *uuid, size_t uuid_len, con
         return pn__fail(err, PN_EPARSE, "trait id must be 1 to %d bytes", PN_ID_MAX);
     if (ts < 0 || ts > PN_TS_MAX)
         return pn__fail(err, PN_EPARSE, "timestamp %lld is outside 0 to %lld", (long long)ts, (long long)PN_TS_MAX);
-    if (pn__grow((void **)&p->ev_visitor, &p->ev_cap, p->ev_len + 1, sizeof *p->ev_visitor) ||
-        pn__grow((void **)&p->ev_key, &p->ev_key_cap, p->ev_len + 1, sizeof *p->ev_key))
+    if (pn__grow((void **)&p->ev_key, &p->ev_key_cap, p->ev_len + 1, sizeof *p->ev_key))
         return pn__oom(err);
     uint32_t v = p->last_visitor, t;
     size_t lastlen = 0;
     const char *last = v == PN_NONE ? NULL : pn__dict_str(&p->visitors, v, &lastlen);
-    if (!last || lastlen != uuid_len || !pn__eq_bytes(last, uuid, uuid_len)) {
-        if (pn__dict_intern(&p->visitors, uuid, uuid_len, &v))
+    int same_run = last && lastlen == uuid_len && pn__eq_bytes(last, uuid, uuid_len) && p->runs[p->run_len - 1].len < UINT32_MAX;
+    if (!same_run) {
+        if (pn__grow((void **)&p->runs, &p->run_cap, p->run_len + 1, sizeof *p->runs) ||
+            pn__dict_intern(&p->visitors, uuid, uuid_len, &v))
             return pn__oom(err);
     }
     if (pn__dict_intern(&p->traits, trait, trait_len, &t))
         return pn__oom(err);
+    if (!same_run)
+        p->runs[p->run_len++] = (struct pn_run){v, 0};
+    p->runs[p->run_len - 1].len++;
     p->last_visitor = v;
-    p->ev_visitor[p->ev_len] = v;
     p->ev_key[p->ev_len] = (uint64_t)t << 32 | (uint64_t)ts;
     p->ev_len++;
     if (ts > p->max_ts)
@@ -143,12 +146,11 @@ pn_status pn_profiles_add_lines(pn_profiles *p, const char *buf, size_t len, uin
 
 pn_status pn_profiles_reserve(pn_profiles *p, uint64_t events, pn_error *err)
 {
-    if (p->sealed || events <= p->ev_cap)
+    if (p->sealed || events <= p->ev_key_cap)
         return PN_OK;
     if (events > (uint64_t)SIZE_MAX / sizeof(uint64_t))
         return pn__oom(err);
-    if (pn__grow((void **)&p->ev_visitor, &p->ev_cap, (size_t)events, sizeof *p->ev_visitor) ||
-        pn__grow((void **)&p->ev_key, &p->ev_key_cap, (size_t)events, sizeof *p->ev_key))
+    if (pn__grow((void **)&p->ev_key, &p->ev_key_cap, (size_t)events, sizeof *p->ev_key))
         return pn__oom(err);
     return PN_OK;
 }
@@ -160,8 +162,9 @@ pn_status pn_profiles_merge(pn_profiles *dst, pn_profiles *src, pn_error *err)
     uint32_t nv = pn__dict_count(&src->visitors), nt = pn__dict_count(&src->traits);
     uint32_t *vmap = pn__malloc(((size_t)nv + 1) * sizeof *vmap), *tmap = pn__malloc(((size_t)nt + 1) * sizeof *tmap);
     pn_status st = PN_OK;
-    if (!vmap || !tmap || pn__grow((void **)&dst->ev_visitor, &dst->ev_cap, dst->ev_len + src->ev_len, sizeof *dst->ev_visitor) ||
-        pn__grow((void **)&dst->ev_key, &dst->ev_key_cap, dst->ev_len + src->ev_len, sizeof *dst->ev_key)) {
+    if (!vmap || !tmap ||
+        pn__grow((void **)&dst->ev_key, &dst->ev_key_cap, dst->ev_len + src->ev_len, sizeof *dst->ev_key) ||
+        pn__grow((void **)&dst->runs, &dst->run_cap, dst->run_len + src->run_len, sizeof *dst->runs)) {
         st = pn__oom(err);
         goto done;
     }
@@ -185,14 +188,19 @@ pn_status pn_profiles_merge(pn_profiles *dst, pn_profiles *src, pn_error *err)
     }
     for (size_t i = 0; i < src->ev_len; i++) {
         uint64_t k = src->ev_key[i];
-        dst->ev_visitor[dst->ev_len + i] = vmap[src->ev_visitor[i]];
         dst->ev_key[dst->ev_len + i] = (uint64_t)tmap[k >> 32] << 32 | (k & 0xffffffffu);
     }
+    /* A run split by the cut between the two parts becomes two runs of one visitor: grouping
+     * treats them as one visitor's realizations, in order, like any repeated visitor. */
+    for (size_t r = 0; r < src->run_len; r++)
+        dst->runs[dst->run_len + r] = (struct pn_run){vmap[src->runs[r].visitor], src->runs[r].len};
+    dst->run_len += src->run_len;
     dst->ev_len += src->ev_len;
     if (src->max_ts > dst->max_ts)
         dst->max_ts = src->max_ts;
     dst->last_visitor = PN_NONE;
     src->ev_len = 0;
+    src->run_len = 0;
     src->last_visitor = PN_NONE;
 done:
     pn__free(vmap);
@@ -273,34 +281,46 @@ pn_status pn_profiles_finish_begin(pn_profiles *p, pn_error *err)
         return PN_OK;
     size_t nv = pn__dict_count(&p->visitors);
     pn__free(p->key_off); /* from an earlier call that ran out of memory */
-    pn__free(p->real_off);
+    pn__free(p->real_len);
+    pn__free(p->real);
     p->key_off = pn__calloc(nv + 1, sizeof *p->key_off);
-    p->real_off = pn__calloc(nv + 1, sizeof *p->real_off);
-    if (!p->key_off || !p->real_off)
+    p->real_len = pn__calloc(nv + 1, sizeof *p->real_len);
+    p->real = pn__malloc((p->ev_len ? p->ev_len : 1) * sizeof *p->real);
+    if (!p->key_off || !p->real_len || !p->real)
         return pn__oom(err);
     /* Group by visitor. Visitor ids follow first appearance, so a file already grouped by
-     * visitor (most batch exports) has non-decreasing ids and needs no scatter at all. */
-    for (size_t i = 0; i < p->ev_len; i++)
-        p->key_off[p->ev_visitor[i] + 1]++;
+     * visitor (most batch exports) has runs with increasing visitors and needs no copy at all;
+     * otherwise each run is copied whole to its visitor's place. */
+    for (size_t r = 0; r < p->run_len; r++)
+        p->key_off[p->runs[r].visitor + 1] += p->runs[r].len;
     for (size_t v = 0; v < nv; v++)
         p->key_off[v + 1] += p->key_off[v];
     int grouped = 1;
-    for (size_t i = 1; i < p->ev_len && grouped; i++)
-        grouped = p->ev_visitor[i] >= p->ev_visitor[i - 1];
+    for (size_t r = 1; r < p->run_len && grouped; r++)
+        grouped = p->runs[r].visitor >= p->runs[r - 1].visitor; /* equal: a run cut in two by a merge */
     if (grouped) {
         p->keys = p->ev_key;
     } else {
         if (!(p->keys = pn__malloc((p->ev_len ? p->ev_len : 1) * sizeof *p->keys)))
             return pn__oom(err);
-        uint64_t *fill = p->real_off; /* borrowed as a cursor; rewritten by the parts */
+        uint64_t *fill = pn__malloc((nv ? nv : 1) * sizeof *fill);
+        if (!fill)
+            return pn__oom(err);
         for (size_t v = 0; v < nv; v++)
             fill[v] = p->key_off[v];
-        for (size_t i = 0; i < p->ev_len; i++)
-            p->keys[fill[p->ev_visitor[i]]++] = p->ev_key[i];
+        const uint64_t *src = p->ev_key;
+        for (size_t r = 0; r < p->run_len; r++) {
+            uint32_t v = p->runs[r].visitor, n = p->runs[r].len;
+            memcpy(p->keys + fill[v], src, n * sizeof *src);
+            fill[v] += n;
+            src += n;
+        }
+        pn__free(fill);
         pn__free(p->ev_key);
     }
-    pn__free(p->ev_visitor);
-    p->ev_visitor = NULL;
+    pn__free(p->runs);
+    p->runs = NULL;
+    p->run_len = p->run_cap = 0;
     p->ev_key = NULL;
     p->events = p->ev_len;
     return PN_OK;
@@ -328,31 +348,12 @@ void pn_profiles_finish_part(pn_profiles *p, size_t i, size_t n)
     size_t v0 = slice_start(p, i, n), v1 = slice_start(p, i + 1, n);
     for (size_t v = v0; v < v1; v++) {
         uint64_t *k = p->keys + p->key_off[v];
-        size_t len = (size_t)(p->key_off[v + 1] - p->key_off[v]), distinct = 0;
+        size_t len = (size_t)(p->key_off[v + 1] - p->key_off[v]);
         sort_u64(k, len);
-        for (size_t j = 0; j < len; j++)
-            distinct += j == 0 || (k[j] >> 32) != (k[j - 1] >> 32);
-        p->real_off[v + 1] = distinct; /* counts for now; end turns them into offsets */
-    }
-}
-
-pn_status pn_profiles_finish_end(pn_profiles *p, pn_error *err)
-{
-    if (p->sealed)
-        return PN_OK;
-    size_t nv = pn__dict_count(&p->visitors);
-    p->real_off[0] = 0;
-    for (size_t v = 0; v < nv; v++)
-        p->real_off[v + 1] += p->real_off[v];
-    size_t nreal = (size_t)p->real_off[nv];
-    p->real = pn__malloc((nreal ? nreal : 1) * sizeof *p->real);
-    if (!p->real)
-        return pn__oom(err);
-    for (size_t v = 0; v < nv; v++) {
-        pn_realization *r = p->real + p->real_off[v] - 1;
-        for (uint64_t i = p->key_off[v]; i < p->key_off[v + 1]; i++) {
-            uint32_t t = (uint32_t)(p->keys[i] >> 32), ts = (uint32_t)p->keys[i];
-            if (i == p->key_off[v] || (uint32_t)(p->keys[i - 1] >> 32) != t) {
+        pn_realization *r = p->real + p->key_off[v] - 1;
+        for (size_t j = 0; j < len; j++) {
+            uint32_t t = (uint32_t)(k[j] >> 32), ts = (uint32_t)k[j];
+            if (j == 0 || (uint32_t)(k[j - 1] >> 32) != t) {
                 *++r = (pn_realization){.trait = t, .count = 1, .first_seen = ts, .last_seen = ts};
             } else {
                 if (r->count < UINT32_MAX)
@@ -360,7 +361,13 @@ pn_status pn_profiles_finish_end(pn_profiles *p, pn_error *err)
                 r->last_seen = ts; /* sorted by ts within the trait */
             }
         }
+        p->real_len[v] = (uint32_t)(r + 1 - (p->real + p->key_off[v]));
     }
+}
+
+pn_status pn_profiles_finish_end(pn_profiles *p, pn_error *err)
+{
+    (void)err;
     p->sealed = 1;
     return PN_OK;
 }
@@ -405,8 +412,8 @@ const pn_realization *pn_profiles_visitor_traits(const pn_profiles *p, uint32_t 
         *n = 0;
         return NULL;
     }
-    *n = (size_t)(p->real_off[v + 1] - p->real_off[v]);
-    return p->real + p->real_off[v];
+    *n = p->real_len[v];
+    return p->real + p->key_off[v];
 }
 
 uint32_t pn_profiles_count_since(const pn_profiles *p, uint32_t v, uint32_t t, int64_t since)

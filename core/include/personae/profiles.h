@@ -97,8 +97,8 @@ pn_status pn_profiles_finish(pn_profiles *p, pn_error *err);
 
 /* pn_profiles_finish in three steps, so that a caller with threads can run the middle one in
  * parallel (the core itself never starts threads): begin groups realizations by visitor;
- * part(i, n) sorts the i-th of n slices of the visitors and may run for different i at the same
- * time on different threads; end builds the per-trait summaries and seals the store. Calling
+ * part(i, n) sorts the i-th of n slices of the visitors and builds their per-trait summaries,
+ * and may run for different i at the same time on different threads; end seals the store. Calling
  * begin, every part, then end gives exactly the store pn_profiles_finish gives. */
 pn_status pn_profiles_finish_begin(pn_profiles *p, pn_error *err);
 void pn_profiles_finish_part(pn_profiles *p, size_t i, size_t n);
