@@ -19,6 +19,9 @@ int pn_cmd_train(int argc, char **argv);
 int pn_cmd_classify(int argc, char **argv);
 int pn_cmd_inspect(int argc, char **argv);
 int pn_cmd_gen(int argc, char **argv);
+int pn_cmd_serve(int argc, char **argv);
+int pn_cmd_admin(int argc, char **argv);
+int pn_cmd_onboard(int argc, char **argv);
 
 /* Prints "personae <cmd>: <formatted message>\n" to stderr. */
 void pn_cli_error(const char *cmd, const char *fmt, ...)

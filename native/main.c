@@ -15,6 +15,9 @@ static const struct {
     {"classify", pn_cmd_classify, "classify the target visitors of an events file with a snapshot"},
     {"inspect", pn_cmd_inspect, "print a snapshot as JSON: personas, influential traits, quality, status"},
     {"gen", pn_cmd_gen, "write a realistic synthetic audience as a task folder"},
+    {"serve", pn_cmd_serve, "serve the HTTP API and train models from the SQLite store"},
+    {"admin", pn_cmd_admin, "create the store and accounts (init, add-account), printing admin keys"},
+    {"onboard", pn_cmd_onboard, "store a file of trait realizations in the SQLite store"},
 };
 
 static void usage(FILE *out)

@@ -9,8 +9,8 @@ packages=(
   libcmocka-dev                      # unit test runner
   clang libclang-rt-14-dev           # sanitizers and libFuzzer targets
   python3 python3-sklearn            # the scikit-learn peers of the benchmarks
-  emscripten node-acorn nodejs npm node-typescript  # the WebAssembly scorer, its JavaScript tests and types
-  libmicrohttpd-dev libsqlite3-dev   # the server: HTTP and its embedded store
+  emscripten node-acorn nodejs node-typescript  # the WebAssembly scorer, its JavaScript tests and types
+  libmicrohttpd-dev libsqlite3-dev nettle-dev  # the server: HTTP, its embedded store, key hashing
 )
 
 missing=()

@@ -1,0 +1,39 @@
+/* personae serve: the HTTP API over the SQLite store, with the training scheduler. */
+#include "cli.h"
+#include "server.h"
+
+#include <stdio.h>
+
+static const char USAGE[] =
+    "usage: personae serve --db STORE [--listen 127.0.0.1:8080] [--train-interval SECONDS]\n\n"
+    "Serves the JSON API under /api/v1 (Authorization: Bearer <key>) from the store made by\n"
+    "'personae admin init'. Every model is trained when created or edited, on demand\n"
+    "(POST /api/v1/models/{id}/train) and then every --train-interval seconds (default 86400).\n"
+    "Requests and training progress are logged on stderr; API keys never are. SIGINT or SIGTERM stop it.\n";
+
+int pn_cmd_serve(int argc, char **argv)
+{
+    enum { DB, LISTEN, INTERVAL, N };
+    static const pn_cli_option spec[N] = {{"db", 0}, {"listen", 0}, {"train-interval", 0}};
+    const char *v[N];
+    int help;
+    if (pn_cli_parse("serve", argc, argv, spec, N, v, &help, NULL, 0, NULL))
+        return 2;
+    if (help) {
+        fputs(USAGE, stdout);
+        return 0;
+    }
+    if (!v[DB]) {
+        pn_cli_error("serve", "--db is required (see personae serve --help)");
+        return 2;
+    }
+    pn_server_options o = {v[DB], v[LISTEN] ? v[LISTEN] : "127.0.0.1:8080", 86400};
+    if (v[INTERVAL] && pn_cli_parse_i64("serve", "--train-interval", v[INTERVAL], 1, 365LL * 86400, &o.train_interval))
+        return 2;
+    char err[512];
+    if (pn_server_run(&o, err, sizeof err)) {
+        pn_cli_error("serve", "%s", err);
+        return 1;
+    }
+    return 0;
+}

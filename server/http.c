@@ -1,0 +1,181 @@
+/* libmicrohttpd glue: request bodies with a size limit, JSON answers, one log line a request. */
+#include "srv.h"
+#include "server.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct server {
+    sqlite3 *db;
+    srv_sched *sched;
+    pthread_mutex_t lock; /* one request at a time on the API connection */
+} server;
+
+typedef struct conn_state {
+    char *body;
+    size_t len, cap, limit;
+    int too_big;
+} conn_state;
+
+static enum MHD_Result send_json(struct MHD_Connection *conn, srv_resp *r)
+{
+    char *text = NULL;
+    size_t len = 0;
+    if (r->json) {
+        char *j = cJSON_PrintUnformatted(r->json);
+        len = j ? strlen(j) : 0;
+        text = malloc(len + 2);
+        if (text && j) {
+            memcpy(text, j, len);
+            text[len++] = '\n';
+        }
+        free(j);
+    }
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(text ? len : 0, text ? text : (void *)"", text ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+    if (!resp) {
+        free(text);
+        return MHD_NO;
+    }
+    if (text)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    enum MHD_Result ret = MHD_queue_response(conn, (unsigned)r->status, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
+static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+                              const char *version, const char *upload, size_t *upload_size, void **con_cls)
+{
+    server *s = cls;
+    conn_state *st = *con_cls;
+    if (!st) {
+        st = calloc(1, sizeof *st);
+        if (!st)
+            return MHD_NO;
+        st->limit = strcmp(url, "/api/v1/onboard") == 0 ? SRV_MAX_ONBOARD_BODY : SRV_MAX_JSON_BODY;
+        const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        if (cl && strtoull(cl, NULL, 10) > st->limit)
+            st->too_big = 1;
+        *con_cls = st;
+        return MHD_YES;
+    }
+    if (*upload_size) {
+        /* past the limit the rest is read and dropped, so that the client gets its 413 */
+        if (!st->too_big) {
+            if (st->len + *upload_size > st->limit) {
+                st->too_big = 1;
+                free(st->body);
+                st->body = NULL;
+                st->len = st->cap = 0;
+            } else {
+                if (st->len + *upload_size + 1 > st->cap) {
+                    size_t cap = st->cap ? st->cap : 4096;
+                    while (cap < st->len + *upload_size + 1)
+                        cap *= 2;
+                    char *b = realloc(st->body, cap);
+                    if (!b)
+                        return MHD_NO;
+                    st->body = b;
+                    st->cap = cap;
+                }
+                memcpy(st->body + st->len, upload, *upload_size);
+                st->len += *upload_size;
+                st->body[st->len] = '\0';
+            }
+        }
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    srv_resp r = {0, NULL};
+    if (st->too_big) {
+        srv_fail(&r, 413, "the request body is larger than the limit of %zu bytes for %.100s", st->limit, url);
+    } else {
+        srv_req q = {method, url, MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION),
+                     MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "wait"), st->body, st->len};
+        pthread_mutex_lock(&s->lock);
+        srv_ctx c = {s->db, 0, 0, NULL, s->sched, &s->lock};
+        srv_route(&c, &q, &r);
+        srv_ctx_release(&c);
+        pthread_mutex_unlock(&s->lock);
+    }
+    fprintf(stderr, "personae serve: %s %.200s %d\n", method, url, r.status);
+    enum MHD_Result ret = send_json(conn, &r);
+    cJSON_Delete(r.json);
+    return ret;
+}
+
+static void completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe)
+{
+    conn_state *st = *con_cls;
+    if (st) {
+        free(st->body);
+        free(st);
+        *con_cls = NULL;
+    }
+}
+
+static int parse_listen(const char *listen, struct sockaddr_in *addr, char *err, size_t errcap)
+{
+    memset(addr, 0, sizeof *addr);
+    addr->sin_family = AF_INET;
+    const char *colon = strrchr(listen, ':');
+    char host[64];
+    if (!colon || (size_t)(colon - listen) >= sizeof host)
+        return snprintf(err, errcap, "--listen expects HOST:PORT such as 127.0.0.1:8080, got '%s'", listen), -1;
+    memcpy(host, listen, (size_t)(colon - listen));
+    host[colon - listen] = '\0';
+    char *end;
+    long port = strtol(colon + 1, &end, 10);
+    if (*end || port < 1 || port > 65535 || inet_pton(AF_INET, host, &addr->sin_addr) != 1)
+        return snprintf(err, errcap, "--listen expects an IPv4 address and a port such as 127.0.0.1:8080, got '%s'",
+                        listen), -1;
+    addr->sin_port = htons((uint16_t)port);
+    return 0;
+}
+
+int pn_server_run(const pn_server_options *o, char *err, size_t errcap)
+{
+    struct sockaddr_in addr;
+    if (parse_listen(o->listen ? o->listen : "127.0.0.1:8080", &addr, err, errcap))
+        return -1;
+    server s = {0};
+    if (store_open(o->db_path, 0, &s.db, err, errcap))
+        return -1;
+    pthread_mutex_init(&s.lock, NULL);
+    /* SIGINT/SIGTERM are taken by sigwait below; every thread started after this inherits the mask */
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    if (sched_start(o->db_path, o->train_interval > 0 ? o->train_interval : 86400, &s.sched, err, errcap)) {
+        store_close(s.db);
+        return -1;
+    }
+    struct MHD_Daemon *d = MHD_start_daemon(
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, ntohs(addr.sin_port), NULL, NULL, handle, &s,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
+        MHD_OPTION_THREAD_POOL_SIZE, 4u, MHD_OPTION_CONNECTION_TIMEOUT, 60u, MHD_OPTION_END);
+    if (!d) {
+        snprintf(err, errcap, "cannot listen on %s (is the port in use?)", o->listen ? o->listen : "127.0.0.1:8080");
+        sched_stop(s.sched);
+        store_close(s.db);
+        return -1;
+    }
+    fprintf(stderr, "personae serve: listening on http://%s/api/v1/ (store %s)\n",
+            o->listen ? o->listen : "127.0.0.1:8080", o->db_path);
+    int sig = 0;
+    sigwait(&stop, &sig);
+    fprintf(stderr, "personae serve: stopping\n");
+    MHD_stop_daemon(d);
+    sched_stop(s.sched);
+    store_close(s.db);
+    pthread_mutex_destroy(&s.lock);
+    return 0;
+}

@@ -1,0 +1,128 @@
+/* The scheduler: one thread with its own store connection that trains every model when it is
+ * due (every `interval` seconds) or asked for (train now), one model at a time. */
+#include "srv.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+struct srv_sched {
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int stop, woken;
+    sqlite3 *db;
+    int64_t interval;
+};
+
+/* Claims the next due model: clears its request and sets its next due time, in one statement
+ * so that a waiting train-now caller never sees it idle in between. */
+static int claim(srv_sched *s, int64_t now, int64_t *model, int64_t *account)
+{
+    sqlite3_stmt *st = store_prepare(s->db, "SELECT model_id, account_id FROM model_state WHERE train_requested = 1 OR "
+                                            "next_due <= ? ORDER BY train_requested DESC, next_due LIMIT 1");
+    if (!st)
+        return 0;
+    sqlite3_bind_int64(st, 1, now);
+    int found = sqlite3_step(st) == SQLITE_ROW;
+    if (found) {
+        *model = sqlite3_column_int64(st, 0);
+        *account = sqlite3_column_int64(st, 1);
+    }
+    sqlite3_finalize(st);
+    if (!found)
+        return 0;
+    st = store_prepare(s->db, "UPDATE model_state SET train_requested = 0, next_due = ?, stage = 'starting', progress = 0 "
+                              "WHERE model_id = ?");
+    if (!st)
+        return 0;
+    sqlite3_bind_int64(st, 1, now + s->interval);
+    sqlite3_bind_int64(st, 2, *model);
+    int ok = sqlite3_step(st) == SQLITE_DONE;
+    sqlite3_finalize(st);
+    return ok;
+}
+
+static void finish(srv_sched *s, int64_t model)
+{
+    sqlite3_stmt *st = store_prepare(s->db, "UPDATE model_state SET stage = NULL WHERE model_id = ?");
+    if (st) {
+        sqlite3_bind_int64(st, 1, model);
+        sqlite3_step(st);
+        sqlite3_finalize(st);
+    }
+}
+
+static void *run(void *arg)
+{
+    srv_sched *s = arg;
+    pthread_mutex_lock(&s->mu);
+    while (!s->stop) {
+        pthread_mutex_unlock(&s->mu);
+        int64_t model, account, now = srv_now();
+        int trained = 0;
+        if (claim(s, now, &model, &account)) {
+            train_model(s->db, account, model, now);
+            finish(s, model);
+            trained = 1;
+        }
+        pthread_mutex_lock(&s->mu);
+        if (trained || s->woken) {
+            s->woken = 0;
+            continue;
+        }
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += 1;
+        while (!s->stop && !s->woken && pthread_cond_timedwait(&s->cv, &s->mu, &until) != ETIMEDOUT) {
+        }
+        s->woken = 0;
+    }
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
+}
+
+int sched_start(const char *db_path, int64_t interval, srv_sched **out, char *err, size_t errcap)
+{
+    srv_sched *s = calloc(1, sizeof *s);
+    if (!s)
+        return snprintf(err, errcap, "out of memory"), -1;
+    s->interval = interval;
+    if (store_open(db_path, 0, &s->db, err, errcap)) {
+        free(s);
+        return -1;
+    }
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->cv, NULL);
+    if (pthread_create(&s->thread, NULL, run, s)) {
+        store_close(s->db);
+        free(s);
+        return snprintf(err, errcap, "cannot start the scheduler thread"), -1;
+    }
+    *out = s;
+    return 0;
+}
+
+void sched_wake(srv_sched *s)
+{
+    pthread_mutex_lock(&s->mu);
+    s->woken = 1;
+    pthread_cond_signal(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+}
+
+void sched_stop(srv_sched *s)
+{
+    if (!s)
+        return;
+    pthread_mutex_lock(&s->mu);
+    s->stop = 1;
+    pthread_cond_signal(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    pthread_join(s->thread, NULL);
+    pthread_cond_destroy(&s->cv);
+    pthread_mutex_destroy(&s->mu);
+    store_close(s->db);
+    free(s);
+}

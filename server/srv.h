@@ -1,0 +1,200 @@
+/*
+ * Internal interfaces of the server, one section per file. Nothing here is public: the
+ * `personae` command only sees server.h.
+ *
+ * Rules for every handler: it takes a srv_ctx (the caller's account, user and store connection,
+ * all borrowed) and fills a srv_resp; on failure it returns the HTTP status it set with
+ * srv_fail, whose body is {"error": "<sentence naming the field or object>"}. JSON returned in
+ * a srv_resp is owned by the response. SQL is always a constant string with bound parameters.
+ */
+#ifndef PN_SERVER_SRV_H
+#define PN_SERVER_SRV_H
+
+#include <cjson/cJSON.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "personae/model.h"
+#include "personae/profiles.h"
+#include "personae/snapshot.h"
+
+#define SRV_MAX_JSON_BODY (1u << 20)     /* objects are small: 1 MiB is plenty */
+#define SRV_MAX_ONBOARD_BODY (64u << 20) /* a batch of realizations */
+#define SRV_MAX_NAME 256
+#define SRV_MAX_MODELS 10
+#define SRV_FOLDER_PREFIX "Predictive Audiences/"
+
+/* Section - Requests and responses (api.c) */
+
+struct srv_sched;
+
+typedef struct srv_ctx {
+    sqlite3 *db;
+    int64_t account;
+    int64_t user;            /* 0: the account's admin key, which may do everything */
+    cJSON *perms;            /* the user's permissions, loaded on first use (owned) */
+    struct srv_sched *sched; /* to wake the scheduler; NULL outside `serve` */
+    pthread_mutex_t *lock;   /* held while a request runs; NULL outside `serve` */
+} srv_ctx;
+
+typedef struct srv_req {
+    const char *method;
+    const char *path;
+    const char *auth;  /* Authorization header or NULL */
+    const char *wait;  /* the ?wait= query argument or NULL */
+    const char *body;
+    size_t body_len;
+} srv_req;
+
+typedef struct srv_resp {
+    int status;
+    cJSON *json; /* NULL: no body (204) */
+} srv_resp;
+
+int srv_fail(srv_resp *r, int status, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+int srv_ok(srv_resp *r, int status, cJSON *json);
+void srv_ctx_release(srv_ctx *c);
+/* Parses a request body that must be one JSON object (400 otherwise). */
+int srv_parse_object(const srv_req *q, cJSON **out, srv_resp *r);
+/* A JSON array of the DEC label names in `labels`. */
+cJSON *srv_labels_json(uint32_t labels);
+int64_t srv_now(void);
+/* Nonzero when `v` is a JSON number holding an integer in [lo, hi]. */
+int srv_is_int(const cJSON *v, int64_t lo, int64_t hi);
+
+/* Section - Store (store.c) */
+
+int store_open(const char *path, int create, sqlite3 **out, char *err, size_t errcap);
+void store_close(sqlite3 *db);
+int store_begin(sqlite3 *db);  /* BEGIN IMMEDIATE; 0 on success */
+int store_commit(sqlite3 *db); /* 0 on success */
+void store_rollback(sqlite3 *db);
+sqlite3_stmt *store_prepare(sqlite3 *db, const char *sql); /* NULL on failure (logged) */
+
+/* Section - Objects: every catalog object and model is a row of one table (objects.c) */
+
+typedef struct srv_refs {
+    int64_t *ids;
+    size_t n, cap;
+} srv_refs;
+int refs_add(srv_refs *r, int64_t id);
+void refs_free(srv_refs *r);
+
+/* The object `id` of the account, with its "id" first, or NULL. `type` NULL means any type;
+ * type_out (>= 24 bytes) and owner_model may be NULL. Caller frees with cJSON_Delete. */
+cJSON *obj_get(sqlite3 *db, int64_t account, const char *type, int64_t id, char *type_out, int64_t *owner_model);
+cJSON *obj_list(sqlite3 *db, int64_t account, const char *type);
+/* SQLITE_DONE on success, SQLITE_CONSTRAINT for a duplicate name, another code on failure. */
+int obj_insert(sqlite3 *db, int64_t account, const char *type, const cJSON *body, int64_t owner_model, int64_t *id);
+int obj_update(sqlite3 *db, int64_t account, int64_t id, const cJSON *body);
+int obj_delete(sqlite3 *db, int64_t account, int64_t id);
+int obj_refs_set(sqlite3 *db, int64_t from, const srv_refs *to);
+/* The first object that refers to `to` (0 when none); its type into type_out (>= 24 bytes). */
+int64_t obj_referrer(sqlite3 *db, int64_t to, char *type_out);
+int64_t obj_count(sqlite3 *db, int64_t account, const char *type);
+/* The body text of the object without its id (for a name), or NULL; caller frees. */
+char *obj_name(sqlite3 *db, int64_t account, int64_t id);
+
+/* Section - Field validation (validate.c): each returns 0, or fills r and returns its status */
+
+int v_known_fields(const cJSON *in, const char *label, const char *const *fields, const char *const *readonly,
+                   srv_resp *r);
+int v_name(const cJSON *in, const char *label, srv_resp *r);
+int v_enum(const cJSON *in, const char *field, const char *label, const char *const *values, const char *def,
+           cJSON *out, srv_resp *r);
+int v_labels(const cJSON *in, const char *field, const char *label, cJSON *out, uint32_t *bits, srv_resp *r);
+/* An integer id field referring to an object of `type` in the account; *id gets it (0 when
+ * absent and not required). */
+int v_ref(srv_ctx *c, const cJSON *in, const char *field, const char *label, const char *type, const char *type_label,
+          int required, int64_t *id, srv_resp *r);
+uint32_t labels_from_json(const cJSON *arr);
+
+/* Section - Access (auth.c, permissions.c, accounts.c) */
+
+#define SRV_KEY_BYTES 32
+void auth_new_key(char key[80]);
+int auth_store_key(sqlite3 *db, int64_t account, int64_t user, const char *key);
+/* 0 and the key's account and user, or -1 for a missing or unknown key. */
+int auth_lookup(sqlite3 *db, const char *header, int64_t *account, int64_t *user);
+int auth_delete_user_keys(sqlite3 *db, int64_t account, int64_t user);
+
+#define SRV_ANY (-1) /* perm_allows: any object of the type */
+int perm_allows(srv_ctx *c, const char *type, int64_t id, const char *action);
+int perm_check_permissions(const cJSON *perms, srv_resp *r); /* validates a group's list */
+
+int account_create(sqlite3 *db, const char *name, int64_t *account, char key[80], char *err, size_t errcap);
+
+/* Section - Resources (resource.c and one file per resource) */
+
+typedef struct srv_resource {
+    const char *path;  /* URL segment: "data-sources" */
+    const char *type;  /* object type and permission object_type: "data_source" */
+    const char *label; /* for sentences: "data source" */
+    const char *const *fields;   /* writable fields */
+    const char *const *readonly; /* computed fields, accepted and ignored in a body */
+    /* Checks the merged input (`id` 0 on create) and builds the body to store in *out, with the
+     * objects it refers to in refs. */
+    int (*validate)(srv_ctx *c, const cJSON *in, int64_t id, cJSON **out, srv_refs *refs, srv_resp *r);
+    /* Inside the write transaction, after the row is written. May be NULL. */
+    int (*after_write)(srv_ctx *c, int64_t id, cJSON *body, int created, srv_resp *r);
+    /* Inside the delete transaction, before the row goes. May be NULL. */
+    int (*before_delete)(srv_ctx *c, int64_t id, const cJSON *body, srv_resp *r);
+    /* Adds computed fields to an object about to be answered. May be NULL. */
+    void (*decorate)(srv_ctx *c, int64_t id, cJSON *obj);
+} srv_resource;
+
+extern const srv_resource srv_data_sources, srv_traits, srv_segments, srv_destinations, srv_merge_rules, srv_groups,
+    srv_users, srv_models;
+
+int res_list(srv_ctx *c, const srv_resource *res, srv_resp *r);
+int res_get(srv_ctx *c, const srv_resource *res, int64_t id, srv_resp *r);
+int res_create(srv_ctx *c, const srv_resource *res, const srv_req *q, srv_resp *r);
+/* Creates from an already parsed object (clone); takes nothing. */
+int res_create_from(srv_ctx *c, const srv_resource *res, const cJSON *in, srv_resp *r);
+int res_put(srv_ctx *c, const srv_resource *res, int64_t id, const srv_req *q, srv_resp *r);
+int res_delete(srv_ctx *c, const srv_resource *res, int64_t id, srv_resp *r);
+/* Loads the object for an action route: 404 when missing, 403 without `action`. */
+int res_load(srv_ctx *c, const srv_resource *res, int64_t id, const char *action, cJSON **obj, srv_resp *r);
+
+int users_new_key(srv_ctx *c, int64_t id, srv_resp *r);
+int models_clone(srv_ctx *c, int64_t id, const srv_req *q, srv_resp *r);
+int models_train(srv_ctx *c, int64_t id, const srv_req *q, srv_resp *r);
+int models_report(srv_ctx *c, int64_t id, srv_resp *r);
+/* Removes the model's predictive traits and segments, state, snapshots and classifications. */
+int models_purge(srv_ctx *c, int64_t id);
+
+/* Section - Onboarding (onboard.c) */
+
+int onboard_ingest(srv_ctx *c, const char *buf, size_t len, cJSON **summary, uint64_t *accepted, uint64_t *rejected,
+                   srv_resp *r);
+int onboard_route(srv_ctx *c, const srv_req *q, srv_resp *r);
+
+/* Section - Catalog, training, scheduling (catalog.c, train_job.c, report.c, scheduler.c) */
+
+/* The account's catalog for the core; *names (may be NULL) gets an object id -> name map. */
+int catalog_build(sqlite3 *db, int64_t account, pn_catalog **out, cJSON **names, pn_error *err);
+/* Builds the core's model definition for the stored model body. */
+int model_def_build(const cJSON *model, int64_t id, const pn_catalog *cat, pn_model_def **out, pn_error *err);
+
+/* Trains model `id` now on connection `db`; updates its state row. 0 when a snapshot was stored. */
+int train_model(sqlite3 *db, int64_t account, int64_t id, int64_t now);
+/* Builds the stored part of a report from a fresh snapshot and the store it was trained on. */
+cJSON *report_build(const pn_snapshot *s, const pn_profiles *p, const pn_model_def *m, const cJSON *model,
+                    const cJSON *names, int64_t now, const uint32_t *classified_per_persona);
+
+typedef struct srv_sched srv_sched;
+int sched_start(const char *db_path, int64_t interval, srv_sched **out, char *err, size_t errcap);
+void sched_wake(srv_sched *s);
+void sched_stop(srv_sched *s);
+
+/* Section - Routing (router.c) */
+
+void srv_route(srv_ctx *c, const srv_req *q, srv_resp *r);
+
+#endif

@@ -1,0 +1,311 @@
+/* Training one model from the store: profiles from stored realizations, the catalog and model
+ * definition from stored objects, pn_train with progress into the model's state row, then the
+ * snapshot (versioned), the classification of the target audience and the report. */
+#include "srv.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "personae/audience.h"
+#include "personae/train.h"
+
+#define DAY 86400
+
+typedef struct progress_ctx {
+    sqlite3 *db;
+    int64_t model;
+    char stage[64];
+    double shown;
+} progress_ctx;
+
+static void set_stage(sqlite3 *db, int64_t model, const char *stage, double f)
+{
+    sqlite3_stmt *st = store_prepare(db, "UPDATE model_state SET stage = ?, progress = ? WHERE model_id = ?");
+    if (!st)
+        return;
+    sqlite3_bind_text(st, 1, stage, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_double(st, 2, f);
+    sqlite3_bind_int64(st, 3, model);
+    sqlite3_step(st);
+    sqlite3_finalize(st);
+}
+
+/* Shown in the model's status and on the server's stderr, at most every 5%. */
+static void on_progress(void *ctx, const char *stage, double f)
+{
+    progress_ctx *p = ctx;
+    if (strcmp(p->stage, stage) == 0 && f - p->shown < 0.05 && f < 1.0)
+        return;
+    snprintf(p->stage, sizeof p->stage, "%s", stage);
+    p->shown = f;
+    set_stage(p->db, p->model, stage, f);
+    fprintf(stderr, "personae serve: model %lld: training: %s %3.0f%%\n", (long long)p->model, stage, f * 100.0);
+}
+
+static void set_error(sqlite3 *db, int64_t model, const char *msg)
+{
+    fprintf(stderr, "personae serve: model %lld: training failed: %s\n", (long long)model, msg);
+    sqlite3_stmt *st = store_prepare(db, "UPDATE model_state SET status = 'error', error = ?, reasons = '[]', stage = NULL, "
+                                         "progress = NULL WHERE model_id = ?");
+    if (!st)
+        return;
+    sqlite3_bind_text(st, 1, msg, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 2, model);
+    sqlite3_step(st);
+    sqlite3_finalize(st);
+}
+
+static int64_t updated_at(sqlite3 *db, int64_t id)
+{
+    sqlite3_stmt *st = store_prepare(db, "SELECT updated_at FROM objects WHERE id = ?");
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, id);
+    int64_t t = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+    sqlite3_finalize(st);
+    return t;
+}
+
+/* The realizations of every visitor active since `since` (all visitors when since is 0). */
+static int load_profiles(sqlite3 *db, int64_t account, int64_t since, pn_profiles **out, pn_error *err)
+{
+    if (pn_profiles_new(out, err) != PN_OK)
+        return -1;
+    sqlite3_stmt *st = store_prepare(db, "SELECT uuid, trait_id, ts FROM realizations WHERE account_id = ?1 AND uuid IN "
+                                         "(SELECT uuid FROM realizations WHERE account_id = ?1 AND ts >= ?2) ORDER BY rowid");
+    if (!st) {
+        snprintf(err->message, sizeof err->message, "the store cannot read the realizations: %s", sqlite3_errmsg(db));
+        return -1;
+    }
+    sqlite3_bind_int64(st, 1, account);
+    sqlite3_bind_int64(st, 2, since);
+    int rc = 0, step;
+    while (!rc && (step = sqlite3_step(st)) == SQLITE_ROW) {
+        char tid[32];
+        int n = snprintf(tid, sizeof tid, "%lld", (long long)sqlite3_column_int64(st, 1));
+        const char *uuid = (const char *)sqlite3_column_text(st, 0);
+        rc = pn_profiles_add(*out, uuid, (size_t)sqlite3_column_bytes(st, 0), tid, (size_t)n,
+                             sqlite3_column_int64(st, 2), err) == PN_OK ? 0 : -1;
+    }
+    sqlite3_finalize(st);
+    if (!rc && pn_profiles_finish(*out, err) != PN_OK)
+        rc = -1;
+    return rc;
+}
+
+typedef struct classified {
+    uint32_t visitor;
+    int32_t persona;
+} classified;
+
+/* Classifies the active target visitors who qualify for no baseline. */
+static classified *classify_targets(const pn_snapshot *s, const pn_profiles *p, int64_t since, int64_t now, size_t *n,
+                                    uint32_t *per_persona)
+{
+    *n = 0;
+    pn_audience *a = NULL;
+    pn_error err;
+    size_t nv = pn_profiles_visitor_count(p), nt = pn_profiles_trait_count(p);
+    uint32_t *map = malloc((nt + 1) * sizeof *map), *idx = NULL;
+    classified *out = malloc((nv + 1) * sizeof *out);
+    if (!map || !out || pn_audience_from_snapshot(s, p, &a, &err) != PN_OK) {
+        free(map);
+        free(out);
+        return NULL;
+    }
+    for (uint32_t t = 0; t < nt; t++) {
+        size_t len;
+        const char *id = pn_profiles_trait_id(p, t, &len);
+        map[t] = pn_snapshot_trait_find(s, id, len);
+    }
+    size_t cap = 0;
+    for (uint32_t v = 0; v < nv; v++) {
+        size_t nr;
+        const pn_realization *r = pn_profiles_visitor_traits(p, v, &nr);
+        if (pn_audience_baselines(a, v, since, now) || !pn_audience_in_target(a, v, since, now))
+            continue;
+        if (nr > cap) {
+            uint32_t *grown = realloc(idx, nr * sizeof *idx);
+            if (!grown)
+                break;
+            idx = grown;
+            cap = nr;
+        }
+        size_t k = 0;
+        for (size_t i = 0; i < nr; i++)
+            if ((int64_t)r[i].last_seen >= since)
+                idx[k++] = map[r[i].trait];
+        pn_classification c;
+        if (pn_snapshot_classify(s, idx, k, &c, &err) == PN_OK && c.persona >= 0) {
+            out[*n].visitor = v;
+            out[*n].persona = c.persona;
+            (*n)++;
+            per_persona[c.persona]++;
+        }
+    }
+    free(idx);
+    free(map);
+    pn_audience_free(a);
+    return out;
+}
+
+static int store_result(sqlite3 *db, int64_t id, const pn_snapshot *s, const pn_profiles *p, const classified *cl,
+                        size_t ncl, const cJSON *report, int64_t now, uint32_t version, const uint32_t *per_persona,
+                        int64_t generation)
+{
+    void *bytes = NULL;
+    size_t len = 0;
+    pn_error err;
+    if (pn_snapshot_save(s, &bytes, &len, &err) != PN_OK)
+        return -1;
+    cJSON *reasons = cJSON_CreateArray(), *personas = cJSON_CreateObject();
+    for (size_t i = 0; i < pn_snapshot_reason_count(s); i++)
+        cJSON_AddItemToArray(reasons, cJSON_CreateString(pn_snapshot_reason(s, i)));
+    for (size_t i = 0; i < pn_snapshot_persona_count(s); i++) {
+        pn_persona_info info;
+        pn_snapshot_persona_info(s, i, &info);
+        cJSON_AddStringToObject(personas, pn_snapshot_persona_id(s, i),
+                                info.status == PN_PERSONA_SUCCEEDED ? "succeeded" : "insufficient training data");
+    }
+    char *rtext = cJSON_PrintUnformatted(reasons), *ptext = cJSON_PrintUnformatted(personas),
+         *report_text = cJSON_PrintUnformatted(report);
+    cJSON_Delete(reasons);
+    cJSON_Delete(personas);
+    int ok = rtext && ptext && report_text && store_begin(db) == 0;
+    /* an edit or delete during training makes this result stale: drop it */
+    if (ok && updated_at(db, id) != generation) {
+        store_rollback(db);
+        free(rtext), free(ptext), free(report_text), pn_bytes_free(bytes);
+        return 1;
+    }
+    sqlite3_stmt *st;
+    if (ok && (ok = (st = store_prepare(db, "INSERT OR REPLACE INTO snapshots(model_id, version, created_at, bytes) "
+                                            "VALUES(?, ?, ?, ?)")) != NULL)) {
+        sqlite3_bind_int64(st, 1, id);
+        sqlite3_bind_int64(st, 2, version);
+        sqlite3_bind_int64(st, 3, now);
+        sqlite3_bind_blob(st, 4, bytes, (int)len, SQLITE_STATIC);
+        ok = sqlite3_step(st) == SQLITE_DONE;
+        sqlite3_finalize(st);
+    }
+    if (ok && (ok = (st = store_prepare(db, "UPDATE model_state SET status = ?, reasons = ?, error = NULL, personas = ?, "
+                                            "stage = NULL, progress = 1, last_trained_at = ?, version = ?, report = ? "
+                                            "WHERE model_id = ?")) != NULL)) {
+        sqlite3_bind_text(st, 1, pn_snapshot_status(s) == PN_STATUS_ACTIVE ? "active" : "warning", -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, rtext, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, ptext, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 4, now);
+        sqlite3_bind_int64(st, 5, version);
+        sqlite3_bind_text(st, 6, report_text, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 7, id);
+        ok = sqlite3_step(st) == SQLITE_DONE;
+        sqlite3_finalize(st);
+    }
+    /* a visitor is in at most one predictive segment: the latest classification replaces theirs */
+    if (ok && (ok = (st = store_prepare(db, "DELETE FROM classifications WHERE model_id = ?")) != NULL)) {
+        sqlite3_bind_int64(st, 1, id);
+        ok = sqlite3_step(st) == SQLITE_DONE;
+        sqlite3_finalize(st);
+    }
+    if (ok && (ok = (st = store_prepare(db, "INSERT INTO classifications(model_id, uuid, baseline_id, ts) "
+                                            "VALUES(?, ?, ?, ?)")) != NULL)) {
+        for (size_t i = 0; ok && i < ncl; i++) {
+            size_t ulen;
+            const char *uuid = pn_profiles_visitor_uuid(p, cl[i].visitor, &ulen);
+            sqlite3_reset(st);
+            sqlite3_bind_int64(st, 1, id);
+            sqlite3_bind_text(st, 2, uuid, (int)ulen, SQLITE_STATIC);
+            sqlite3_bind_int64(st, 3, strtoll(pn_snapshot_persona_id(s, (size_t)cl[i].persona), NULL, 10));
+            sqlite3_bind_int64(st, 4, now);
+            ok = sqlite3_step(st) == SQLITE_DONE;
+        }
+        sqlite3_finalize(st);
+    }
+    if (ok && (ok = (st = store_prepare(db, "INSERT INTO model_daily(model_id, day, baseline_id, in_baseline, classified) "
+                                            "VALUES(?1, ?2, ?3, 0, ?4) ON CONFLICT(model_id, day, baseline_id) "
+                                            "DO UPDATE SET classified = ?4")) != NULL)) {
+        for (size_t i = 0; ok && i < pn_snapshot_persona_count(s); i++) {
+            sqlite3_reset(st);
+            sqlite3_bind_int64(st, 1, id);
+            sqlite3_bind_int64(st, 2, now / DAY * DAY);
+            sqlite3_bind_int64(st, 3, strtoll(pn_snapshot_persona_id(s, i), NULL, 10));
+            sqlite3_bind_int64(st, 4, per_persona[i]);
+            ok = sqlite3_step(st) == SQLITE_DONE;
+        }
+        sqlite3_finalize(st);
+    }
+    ok = ok && store_commit(db) == 0;
+    if (!ok)
+        store_rollback(db);
+    free(rtext), free(ptext), free(report_text), pn_bytes_free(bytes);
+    return ok ? 0 : -1;
+}
+
+int train_model(sqlite3 *db, int64_t account, int64_t id, int64_t now)
+{
+    int64_t generation = updated_at(db, id);
+    cJSON *model = obj_get(db, account, "model", id, NULL, NULL);
+    if (!model)
+        return -1;
+    progress_ctx prog = {db, id, "", 0};
+    on_progress(&prog, "loading profiles", 0);
+    pn_catalog *cat = NULL;
+    pn_model_def *def = NULL;
+    pn_profiles *p = NULL;
+    pn_snapshot *s = NULL;
+    cJSON *names = NULL, *report = NULL;
+    classified *cl = NULL;
+    size_t ncl = 0;
+    pn_error err;
+    memset(&err, 0, sizeof err);
+    int rc = -1;
+    uint32_t version = 1;
+    sqlite3_stmt *st = store_prepare(db, "SELECT version FROM model_state WHERE model_id = ?");
+    if (st) {
+        sqlite3_bind_int64(st, 1, id);
+        if (sqlite3_step(st) == SQLITE_ROW)
+            version = (uint32_t)sqlite3_column_int64(st, 0) + 1;
+        sqlite3_finalize(st);
+    }
+    if (catalog_build(db, account, &cat, &names, &err) || model_def_build(model, id, cat, &def, &err))
+        goto done;
+    int lookback = pn_model_def_lookback_days(def);
+    int64_t since = lookback ? now - (int64_t)lookback * DAY : INT64_MIN;
+    if (load_profiles(db, account, lookback ? since : 0, &p, &err))
+        goto done;
+    pn_train_options opt;
+    pn_train_options_init(&opt);
+    opt.as_of = now;
+    opt.created_at = now;
+    opt.model_version = version;
+    opt.progress = on_progress;
+    opt.progress_ctx = &prog;
+    if (pn_train(p, def, cat, &opt, &s, &err) != PN_OK)
+        goto done;
+    on_progress(&prog, "classifying the target audience", 0);
+    uint32_t per_persona[PN_MAX_PERSONAS] = {0};
+    cl = classify_targets(s, p, since, now, &ncl, per_persona);
+    on_progress(&prog, "writing the report", 0);
+    report = report_build(s, p, def, model, names, now, per_persona);
+    int stored = store_result(db, id, s, p, cl, ncl, report, now, version, per_persona, generation);
+    if (stored < 0)
+        snprintf(err.message, sizeof err.message, "the store could not save the trained model: %s", sqlite3_errmsg(db));
+    else
+        rc = 0;
+    if (stored == 0)
+        fprintf(stderr, "personae serve: model %lld: trained version %u, %zu target visitors classified\n", (long long)id,
+                version, ncl);
+done:
+    if (rc)
+        set_error(db, id, err.message[0] ? err.message : "training failed for an unknown reason");
+    free(cl);
+    cJSON_Delete(report);
+    cJSON_Delete(names);
+    cJSON_Delete(model);
+    pn_snapshot_free(s);
+    pn_profiles_free(p);
+    pn_model_def_free(def);
+    pn_catalog_free(cat);
+    return rc;
+}

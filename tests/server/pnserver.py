@@ -1,0 +1,148 @@
+"""Shared helpers of the server tests: a store, a `personae serve` on a free loopback port, and
+JSON over real HTTP. Standard library only."""
+import http.client
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+BIN = sys.argv[1] if len(sys.argv) > 1 else "personae"
+FAILURES = []
+
+
+def check(cond, what):
+    if not cond:
+        FAILURES.append(what)
+        print("FAIL:", what, flush=True)
+
+
+def finish():
+    if FAILURES:
+        print(f"{len(FAILURES)} check(s) failed", flush=True)
+        sys.exit(1)
+    print("ok", flush=True)
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def admin(*args):
+    """Runs `personae admin ...`; returns (exit code, stdout lines)."""
+    p = subprocess.run([BIN, "admin", *args], capture_output=True, text=True, timeout=30)
+    return p.returncode, p.stdout.splitlines(), p.stderr
+
+
+class Store:
+    """A temporary store with one account; .key is its admin key."""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="pn-server-test-")
+        self.db = os.path.join(self.dir, "store.db")
+        rc, out, err = admin("init", "--db", self.db)
+        assert rc == 0, err
+        self.key = out[-1]
+
+    def add_account(self, name):
+        rc, out, err = admin("add-account", "--db", self.db, "--name", name)
+        assert rc == 0, err
+        return out[-1]
+
+    def cleanup(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class Server:
+    def __init__(self, store, interval=None):
+        self.store = store
+        self.port = free_port()
+        self.log = open(os.path.join(store.dir, "serve.log"), "ab")
+        args = [BIN, "serve", "--db", store.db, "--listen", f"127.0.0.1:{self.port}"]
+        if interval:
+            args += ["--train-interval", str(interval)]
+        self.proc = subprocess.Popen(args, stderr=self.log, stdout=self.log)
+        deadline = time.time() + 15
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
+                break
+            except OSError:
+                if self.proc.poll() is not None or time.time() > deadline:
+                    raise RuntimeError("personae serve did not start; see " + self.log.name)
+                time.sleep(0.05)
+
+    def request(self, method, path, body=None, key=None, raw=None, headers=None):
+        """Returns (status, parsed JSON or None)."""
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+        h = dict(headers or {})
+        if key:
+            h["Authorization"] = "Bearer " + key
+        data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+        if data is not None:
+            h.setdefault("Content-Type", "application/json")
+        conn.request(method, "/api/v1" + path, body=data, headers=h)
+        resp = conn.getresponse()
+        text = resp.read()
+        conn.close()
+        try:
+            return resp.status, json.loads(text) if text else None
+        except ValueError:
+            return resp.status, text
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                rc = self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                rc = self.proc.wait()
+            check(rc == 0, f"personae serve exits 0 on SIGTERM (got {rc}); see {self.log.name}")
+        self.log.close()
+
+    def kill9(self):
+        self.proc.kill()
+        self.proc.wait()
+        self.log.close()
+
+
+def ok(status):
+    return 200 <= status < 300
+
+
+def setup_catalog(srv, key, n_traits=6, labels=None):
+    """A data source and n onboarded first-party traits; returns (ds id, [trait ids])."""
+    st, ds = srv.request("POST", "/data-sources", {"name": "web", "dec_labels": labels or []}, key)
+    assert st == 201, (st, ds)
+    traits = []
+    for i in range(n_traits):
+        st, t = srv.request("POST", "/traits", {"name": f"trait {i}", "data_source_id": ds["id"]}, key)
+        assert st == 201, (st, t)
+        traits.append(t["id"])
+    return ds["id"], traits
+
+
+def persona_events(baselines, features, visitors=600, targets=150, now=None, seed=7):
+    """TSV realizations: visitors in a persona realize its baseline and mostly its own feature
+    trait; target visitors realize only features."""
+    import random
+    rnd = random.Random(seed)
+    now = now or int(time.time())
+    lines = []
+    for v in range(visitors + targets):
+        p = v % len(baselines)
+        if v < visitors:
+            lines.append(f"v{v}\t{baselines[p]}\t{now - 86400 * rnd.randint(0, 20)}")
+        for _ in range(4):
+            t = features[p % len(features)] if rnd.random() < 0.75 else rnd.choice(features)
+            lines.append(f"v{v}\t{t}\t{now - 86400 * rnd.randint(0, 20)}")
+    return "\n".join(lines) + "\n"
