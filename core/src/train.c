@@ -266,7 +266,10 @@ static pn_status calib_build(const trainset *ts, int which, size_t P, size_t F, 
     c->truth = pn__malloc(ts->n ? ts->n : 1);
     if (!c->z || !c->truth)
         return pn__oom(err);
-    for (size_t i = 0; i < ts->n; i++) {
+    /* One temperature is all there is to fit: a few thousand rows pin it down, and the search
+     * evaluates the likelihood some seventy times, so more rows only cost time. */
+    enum { CALIB_ROWS = 5000 };
+    for (size_t i = 0; i < ts->n && c->rows < CALIB_ROWS; i++) {
         size_t n = (size_t)(ts->off[i + 1] - ts->off[i]);
         double *z = c->z + c->rows * P;
         if (ts->holdout[i] != which || n == 0 || !f->eligible[ts->primary[i]] || score_row(ts, i, f, P, F, z) < 0)
