@@ -27,19 +27,34 @@ typedef struct part {
     pn_error err;
 } part;
 
+/* Parses one part in chunks of whole lines. Each chunk is faulted in with one call before it is
+ * read and released right after (the pages stay in the page cache; they just stop counting
+ * against this process), so a 2 GB file never sits in the process's memory whole. */
 static void *parse_part(void *arg)
 {
     part *pt = arg;
+    const size_t chunk = 32u << 20;
+    const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    const char *at = pt->buf, *end = pt->buf + pt->len;
+    while (at < end && !pt->st) {
+        const char *stop = (size_t)(end - at) > chunk ? at + chunk : end;
+        if (stop < end) {
+            const char *nl = memchr(stop, '\n', (size_t)(end - stop));
+            stop = nl ? nl + 1 : end;
+        }
+        uintptr_t lo = (uintptr_t)at & ~(page - 1), hi = (uintptr_t)stop;
 #ifdef MADV_POPULATE_READ
-    /* Fault this thread's half of the mapping in one call rather than a page at a time; each
-     * thread does its own half, so the two halves are mapped in parallel. Linux 5.14+; where
-     * it is refused the pages simply fault in as they are read. */
-    long page = sysconf(_SC_PAGESIZE);
-    uintptr_t lo = (uintptr_t)pt->buf & ~(uintptr_t)(page - 1);
-    if (pt->len)
-        madvise((void *)lo, (uintptr_t)pt->buf + pt->len - lo, MADV_POPULATE_READ);
+        madvise((void *)lo, hi - lo, MADV_POPULATE_READ); /* Linux 5.14+; refused: pages fault in as read */
 #endif
-    pt->st = pn_profiles_add_lines(pt->store, pt->buf, pt->len, &pt->lines, &pt->err);
+        uint64_t lines = 0;
+        pt->st = pn_profiles_add_lines(pt->store, at, (size_t)(stop - at), &lines, &pt->err);
+        pt->lines += lines;
+        /* Release whole pages that lie entirely before the next chunk. */
+        uintptr_t done = (uintptr_t)stop & ~(page - 1);
+        if (done > lo)
+            madvise((void *)lo, done - lo, MADV_DONTNEED);
+        at = stop;
+    }
     return NULL;
 }
 
