@@ -129,7 +129,7 @@ int pn_cli_write_predictions(const char *cmd, const char *path, const pn_snapsho
             pn_cli_error(cmd, "%s", parts[i].err.message);
             goto done;
         }
-        if (fwrite(parts[i].buf, 1, parts[i].len, out) != parts[i].len) {
+        if (parts[i].len && fwrite(parts[i].buf, 1, parts[i].len, out) != parts[i].len) {
             pn_cli_error(cmd, "%s: write failed: %s", path, strerror(errno));
             goto done;
         }
