@@ -73,29 +73,4 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     return 0;
 }
 
-#ifdef PN_FUZZ_STANDALONE
-int main(int argc, char **argv)
-{
-    for (int i = 1; i < argc; i++) {
-        FILE *f = fopen(argv[i], "rb");
-        if (!f) {
-            perror(argv[i]);
-            return 1;
-        }
-        size_t cap = 1 << 16, len = 0, got;
-        uint8_t *buf = malloc(cap);
-        while (buf && (got = fread(buf + len, 1, cap - len, f)) > 0) {
-            len += got;
-            if (len == cap)
-                buf = realloc(buf, cap *= 2);
-        }
-        fclose(f);
-        if (!buf)
-            return 1;
-        LLVMFuzzerTestOneInput(buf, len);
-        free(buf);
-    }
-    printf("%d inputs ran\n", argc - 1);
-    return 0;
-}
-#endif
+#include "standalone_main.h"
