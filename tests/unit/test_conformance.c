@@ -18,7 +18,7 @@
 
 #include "personae/snapshot.h"
 
-#define CONFORMANCE_DIR PN_TEST_DATA "/../conformance"
+#define CONFORMANCE_DIR PN_TESTS_DIR "/conformance"
 
 static char *slurp(const char *path, size_t *len)
 {
