@@ -5,16 +5,22 @@
 #include <stdio.h>
 
 static const char USAGE[] =
-    "usage: personae serve --db STORE [--listen 127.0.0.1:8080] [--train-interval SECONDS]\n\n"
+    "usage: personae serve --db STORE [--listen 127.0.0.1:8080] [--train-interval SECONDS]\n"
+    "                      [--snapshot-min-support K] [--token-ttl SECONDS]\n\n"
     "Serves the JSON API under /api/v1 (Authorization: Bearer <key>) from the store made by\n"
     "'personae admin init'. Every model is trained when created or edited, on demand\n"
     "(POST /api/v1/models/{id}/train) and then every --train-interval seconds (default 86400).\n"
+    "The real-time endpoint /event takes visitor calls (d_account, d_uuid or the pn_uuid cookie, c_/p_ signals).\n"
+    "Snapshots leave the server (GET /api/v1/models/{id}/snapshot, /snapshot/{token}) without the traits of\n"
+    "fewer than --snapshot-min-support training visitors (default 20); a snapshot token is valid for\n"
+    "--token-ttl seconds (default 300).\n"
     "Requests and training progress are logged on stderr; API keys never are. SIGINT or SIGTERM stop it.\n";
 
 int pn_cmd_serve(int argc, char **argv)
 {
-    enum { DB, LISTEN, INTERVAL, N };
-    static const pn_cli_option spec[N] = {{"db", 0}, {"listen", 0}, {"train-interval", 0}};
+    enum { DB, LISTEN, INTERVAL, MIN_SUPPORT, TOKEN_TTL, N };
+    static const pn_cli_option spec[N] = {{"db", 0}, {"listen", 0}, {"train-interval", 0}, {"snapshot-min-support", 0},
+                                          {"token-ttl", 0}};
     const char *v[N];
     int help;
     if (pn_cli_parse("serve", argc, argv, spec, N, v, &help, NULL, 0, NULL))
@@ -27,8 +33,13 @@ int pn_cmd_serve(int argc, char **argv)
         pn_cli_error("serve", "--db is required (see personae serve --help)");
         return 2;
     }
-    pn_server_options o = {v[DB], v[LISTEN] ? v[LISTEN] : "127.0.0.1:8080", 86400};
+    pn_server_options o = {v[DB], v[LISTEN] ? v[LISTEN] : "127.0.0.1:8080", 86400, 20, 300};
     if (v[INTERVAL] && pn_cli_parse_i64("serve", "--train-interval", v[INTERVAL], 1, 365LL * 86400, &o.train_interval))
+        return 2;
+    if (v[MIN_SUPPORT] &&
+        pn_cli_parse_i64("serve", "--snapshot-min-support", v[MIN_SUPPORT], 1, 1000000000, &o.min_support))
+        return 2;
+    if (v[TOKEN_TTL] && pn_cli_parse_i64("serve", "--token-ttl", v[TOKEN_TTL], 1, 30LL * 86400, &o.token_ttl))
         return 2;
     char err[512];
     if (pn_server_run(&o, err, sizeof err)) {

@@ -11,6 +11,7 @@ packages=(
   python3 python3-sklearn            # the scikit-learn peers of the benchmarks
   emscripten node-acorn nodejs node-typescript  # the WebAssembly scorer, its JavaScript tests and types
   libmicrohttpd-dev libsqlite3-dev nettle-dev  # the server: HTTP, its embedded store, key hashing
+  wrk                                # the load benchmark of /event
 )
 
 missing=()

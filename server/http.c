@@ -1,4 +1,7 @@
-/* libmicrohttpd glue: request bodies with a size limit, JSON answers, one log line a request. */
+/* libmicrohttpd glue: request bodies with a size limit, JSON and binary answers, one log line a
+ * request (an /event call only when it fails: there are thousands a second). /event runs outside
+ * the API lock (event.h); /snapshot/{token} takes it like the API. */
+#include "event.h"
 #include "srv.h"
 #include "server.h"
 
@@ -13,19 +16,29 @@ typedef struct server {
     sqlite3 *db;
     srv_sched *sched;
     pthread_mutex_t lock; /* one request at a time on the API connection */
+    srv_config cfg;
+    ev_runtime *ev;
 } server;
+
+enum { ROUTE_API, ROUTE_EVENT, ROUTE_TOKEN };
 
 typedef struct conn_state {
     char *body;
     size_t len, cap, limit;
     int too_big;
+    int route;
+    ev_call *call; /* an /event call waiting for its commit */
 } conn_state;
 
 static enum MHD_Result send_json(struct MHD_Connection *conn, srv_resp *r)
 {
     char *text = NULL;
     size_t len = 0;
-    if (r->json) {
+    if (r->bin) {
+        text = r->bin;
+        len = r->bin_len;
+        r->bin = NULL;
+    } else if (r->json) {
         char *j = cJSON_PrintUnformatted(r->json);
         len = j ? strlen(j) : 0;
         text = malloc(len + 2);
@@ -42,7 +55,11 @@ static enum MHD_Result send_json(struct MHD_Connection *conn, srv_resp *r)
         return MHD_NO;
     }
     if (text)
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->ctype ? r->ctype : "application/json");
+    if (r->etag[0]) {
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, r->etag);
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "private, no-cache");
+    }
     enum MHD_Result ret = MHD_queue_response(conn, (unsigned)r->status, resp);
     MHD_destroy_response(resp);
     return ret;
@@ -58,6 +75,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
         if (!st)
             return MHD_NO;
         st->limit = strcmp(url, "/api/v1/onboard") == 0 ? SRV_MAX_ONBOARD_BODY : SRV_MAX_JSON_BODY;
+        st->route = strcmp(url, "/event") == 0 ? ROUTE_EVENT : strncmp(url, "/snapshot/", 10) == 0 ? ROUTE_TOKEN : ROUTE_API;
         const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         if (cl && strtoull(cl, NULL, 10) > st->limit)
             st->too_big = 1;
@@ -91,21 +109,53 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
         *upload_size = 0;
         return MHD_YES;
     }
-    srv_resp r = {0, NULL};
+    if (st->route == ROUTE_EVENT && !st->too_big) {
+        if (!st->call) {
+            int suspended = 0;
+            st->call = ev_begin(s->ev, conn, method, st->body, st->len, &suspended);
+            if (!st->call)
+                return MHD_NO;
+            if (suspended)
+                return MHD_YES; /* resumed by the writer after the commit */
+        }
+        if (ev_status(st->call) != 200)
+            fprintf(stderr, "personae serve: %s /event %d\n", method, ev_status(st->call));
+        return ev_answer(conn, st->call);
+    }
+    srv_resp r = {0};
     if (st->too_big) {
         srv_fail(&r, 413, "the request body is larger than the limit of %zu bytes for %.100s", st->limit, url);
     } else {
-        srv_req q = {method, url, MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION),
-                     MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "wait"), st->body, st->len};
+        srv_req q = {method,
+                     url,
+                     MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION),
+                     MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "wait"),
+                     MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "destination"),
+                     MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_NONE_MATCH),
+                     st->body,
+                     st->len};
         pthread_mutex_lock(&s->lock);
-        srv_ctx c = {s->db, 0, 0, NULL, s->sched, &s->lock};
-        srv_route(&c, &q, &r);
+        srv_ctx c = {s->db, 0, 0, NULL, s->sched, &s->lock, &s->cfg};
+        if (st->route == ROUTE_TOKEN) {
+            if (strcmp(method, "GET"))
+                srv_fail(&r, 405, "method %.10s is not allowed on /snapshot/{token} (allowed: GET)", method);
+            else
+                snap_by_token(&c, url + 10, &q, &r);
+        } else {
+            srv_route(&c, &q, &r);
+            /* every write may change what /event evaluates: its caches rebuild */
+            if (strcmp(method, "GET") != 0)
+                atomic_fetch_add(&s->cfg.generation, 1);
+        }
         srv_ctx_release(&c);
         pthread_mutex_unlock(&s->lock);
     }
-    fprintf(stderr, "personae serve: %s %.200s %d\n", method, url, r.status);
+    /* a token is a credential for its snapshot: it is not logged */
+    fprintf(stderr, "personae serve: %s %.200s %d\n", method, st->route == ROUTE_TOKEN ? "/snapshot/<token>" : url,
+            r.status);
     enum MHD_Result ret = send_json(conn, &r);
     cJSON_Delete(r.json);
+    free(r.bin);
     return ret;
 }
 
@@ -113,6 +163,7 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls, en
 {
     conn_state *st = *con_cls;
     if (st) {
+        ev_call_free(st->call);
         free(st->body);
         free(st);
         *con_cls = NULL;
@@ -146,6 +197,13 @@ int pn_server_run(const pn_server_options *o, char *err, size_t errcap)
     server s = {0};
     if (store_open(o->db_path, 0, &s.db, err, errcap))
         return -1;
+    s.cfg.min_support = o->min_support > 0 ? (uint32_t)o->min_support : SRV_DEFAULT_MIN_SUPPORT;
+    s.cfg.token_ttl = o->token_ttl > 0 ? o->token_ttl : SRV_DEFAULT_TOKEN_TTL;
+    atomic_init(&s.cfg.generation, 1);
+    if (snap_secret_load(s.db, s.cfg.secret, err, errcap)) {
+        store_close(s.db);
+        return -1;
+    }
     pthread_mutex_init(&s.lock, NULL);
     /* SIGINT/SIGTERM are taken by sigwait below; every thread started after this inherits the mask */
     sigset_t stop;
@@ -154,16 +212,25 @@ int pn_server_run(const pn_server_options *o, char *err, size_t errcap)
     sigaddset(&stop, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
     signal(SIGPIPE, SIG_IGN);
-    if (sched_start(o->db_path, o->train_interval > 0 ? o->train_interval : 86400, &s.sched, err, errcap)) {
+    if (sched_start(o->db_path, o->train_interval > 0 ? o->train_interval : 86400, &s.cfg.generation, &s.sched, err,
+                    errcap)) {
+        store_close(s.db);
+        return -1;
+    }
+    if (ev_start(o->db_path, &s.cfg, &s.ev, err, errcap)) {
+        sched_stop(s.sched);
         store_close(s.db);
         return -1;
     }
     struct MHD_Daemon *d = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, ntohs(addr.sin_port), NULL, NULL, handle, &s,
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME, ntohs(addr.sin_port), NULL, NULL, handle, &s,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
-        MHD_OPTION_THREAD_POOL_SIZE, 4u, MHD_OPTION_CONNECTION_TIMEOUT, 60u, MHD_OPTION_END);
+        MHD_OPTION_THREAD_POOL_SIZE, 4u, MHD_OPTION_CONNECTION_TIMEOUT, 60u, MHD_OPTION_CONNECTION_LIMIT, 4000u,
+        MHD_OPTION_END);
     if (!d) {
         snprintf(err, errcap, "cannot listen on %s (is the port in use?)", o->listen ? o->listen : "127.0.0.1:8080");
+        ev_stop(s.ev);
+        ev_free(s.ev);
         sched_stop(s.sched);
         store_close(s.db);
         return -1;
@@ -173,7 +240,9 @@ int pn_server_run(const pn_server_options *o, char *err, size_t errcap)
     int sig = 0;
     sigwait(&stop, &sig);
     fprintf(stderr, "personae serve: stopping\n");
+    ev_stop(s.ev); /* commits and answers every queued event first */
     MHD_stop_daemon(d);
+    ev_free(s.ev);
     sched_stop(s.sched);
     store_close(s.db);
     pthread_mutex_destroy(&s.lock);

@@ -107,6 +107,21 @@ void srv_route(srv_ctx *c, const srv_req *q, srv_resp *r)
             models_train(c, id, q, r);
         else
             method_not_allowed(q, "POST", r);
+    } else if (res == &srv_models && ACTION("snapshot")) {
+        if (is_get)
+            snap_get(c, id, q, r);
+        else
+            method_not_allowed(q, "GET", r);
+    } else if (res == &srv_models && ACTION("snapshot-token")) {
+        if (is_post)
+            snap_token_new(c, id, q, r);
+        else
+            method_not_allowed(q, "POST", r);
+    } else if (res == &srv_destinations && ACTION("export")) {
+        if (is_get)
+            export_destination(c, id, r);
+        else
+            method_not_allowed(q, "GET", r);
     } else if (res == &srv_models && ACTION("report")) {
         if (is_get)
             models_report(c, id, r);

@@ -14,6 +14,7 @@ struct srv_sched {
     int stop, woken;
     sqlite3 *db;
     int64_t interval;
+    _Atomic uint64_t *generation;
 };
 
 /* Claims the next due model: clears its request and sets its next due time, in one statement
@@ -65,6 +66,8 @@ static void *run(void *arg)
         if (claim(s, now, &model, &account)) {
             train_model(s->db, account, model, now);
             finish(s, model);
+            if (s->generation)
+                atomic_fetch_add(s->generation, 1);
             trained = 1;
         }
         pthread_mutex_lock(&s->mu);
@@ -83,12 +86,14 @@ static void *run(void *arg)
     return NULL;
 }
 
-int sched_start(const char *db_path, int64_t interval, srv_sched **out, char *err, size_t errcap)
+int sched_start(const char *db_path, int64_t interval, _Atomic uint64_t *generation, srv_sched **out, char *err,
+                size_t errcap)
 {
     srv_sched *s = calloc(1, sizeof *s);
     if (!s)
         return snprintf(err, errcap, "out of memory"), -1;
     s->interval = interval;
+    s->generation = generation;
     if (store_open(db_path, 0, &s->db, err, errcap)) {
         free(s);
         return -1;

@@ -18,6 +18,8 @@ typedef struct pn_server_options {
     const char *db_path;
     const char *listen;     /* "127.0.0.1:8080" */
     int64_t train_interval; /* seconds between scheduled trainings of a model; default 86400 */
+    int64_t min_support;    /* k: edge snapshots drop traits of fewer training visitors; 0: default 20 */
+    int64_t token_ttl;      /* seconds a snapshot token is valid; 0: default 300 */
 } pn_server_options;
 
 /* Serves the API until SIGINT or SIGTERM. Logs one line per request and training progress on

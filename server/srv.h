@@ -12,6 +12,7 @@
 
 #include <cjson/cJSON.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sqlite3.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -30,6 +31,14 @@
 
 struct srv_sched;
 
+/* Settings and state of one `serve` shared by the handlers (snapshot.c, event.c). */
+typedef struct srv_config {
+    uint32_t min_support;        /* k: snapshots that leave the server drop traits of fewer visitors */
+    int64_t token_ttl;           /* seconds a snapshot token stays valid */
+    uint8_t secret[32];          /* the store's token key (HMAC-SHA256), kept in the store */
+    _Atomic uint64_t generation; /* bumped by every API write and training: caches rebuild on change */
+} srv_config;
+
 typedef struct srv_ctx {
     sqlite3 *db;
     int64_t account;
@@ -37,6 +46,7 @@ typedef struct srv_ctx {
     cJSON *perms;            /* the user's permissions, loaded on first use (owned) */
     struct srv_sched *sched; /* to wake the scheduler; NULL outside `serve` */
     pthread_mutex_t *lock;   /* held while a request runs; NULL outside `serve` */
+    srv_config *cfg;         /* NULL outside `serve`: defaults apply */
 } srv_ctx;
 
 typedef struct srv_req {
@@ -44,13 +54,19 @@ typedef struct srv_req {
     const char *path;
     const char *auth;  /* Authorization header or NULL */
     const char *wait;  /* the ?wait= query argument or NULL */
+    const char *destination;   /* the ?destination= query argument or NULL */
+    const char *if_none_match; /* the If-None-Match header or NULL */
     const char *body;
     size_t body_len;
 } srv_req;
 
 typedef struct srv_resp {
     int status;
-    cJSON *json; /* NULL: no body (204) */
+    cJSON *json;       /* NULL: no body (204), or the binary body below */
+    void *bin;         /* a binary body (owned, freed with free()) */
+    size_t bin_len;
+    const char *ctype; /* content type of bin (static) */
+    char etag[80];     /* an ETag header when not empty */
 } srv_resp;
 
 int srv_fail(srv_resp *r, int status, const char *fmt, ...)
@@ -189,9 +205,32 @@ cJSON *report_build(const pn_snapshot *s, const pn_profiles *p, const pn_model_d
                     const cJSON *names, int64_t now, const uint32_t *classified_per_persona);
 
 typedef struct srv_sched srv_sched;
-int sched_start(const char *db_path, int64_t interval, srv_sched **out, char *err, size_t errcap);
+/* `generation` (may be NULL) is bumped after every training. */
+int sched_start(const char *db_path, int64_t interval, _Atomic uint64_t *generation, srv_sched **out, char *err,
+                size_t errcap);
 void sched_wake(srv_sched *s);
 void sched_stop(srv_sched *s);
+
+/* Section - Snapshots for edge destinations (snapshot.c) */
+
+#define SRV_DEFAULT_MIN_SUPPORT 20
+#define SRV_DEFAULT_TOKEN_TTL 300
+
+/* Reads the store's token key, creating it (32 random bytes) on first use. */
+int snap_secret_load(sqlite3 *db, uint8_t secret[32], char *err, size_t errcap);
+/* GET /api/v1/models/{id}/snapshot?destination= */
+int snap_get(srv_ctx *c, int64_t id, const srv_req *q, srv_resp *r);
+/* POST /api/v1/models/{id}/snapshot-token?destination= */
+int snap_token_new(srv_ctx *c, int64_t id, const srv_req *q, srv_resp *r);
+/* GET /snapshot/{token}: no API key; c->account is set from the token. */
+int snap_by_token(srv_ctx *c, const char *token, const srv_req *q, srv_resp *r);
+/* The DEC labels a segment carries: its data source's and those of every trait it names; a
+ * predictive segment carries its model's DEC union. */
+uint32_t segment_labels(sqlite3 *db, int64_t account, const cJSON *segment);
+
+/* Section - Segment export (export.c) */
+
+int export_destination(srv_ctx *c, int64_t id, srv_resp *r);
 
 /* Section - Routing (router.c) */
 

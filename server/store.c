@@ -35,6 +35,22 @@ static const char *const MIGRATIONS[] = {
     " ts INTEGER NOT NULL, PRIMARY KEY(model_id, uuid)) WITHOUT ROWID;"
     "CREATE TABLE model_daily(model_id INTEGER NOT NULL, day INTEGER NOT NULL, baseline_id INTEGER NOT NULL,"
     " in_baseline INTEGER NOT NULL, classified INTEGER NOT NULL, PRIMARY KEY(model_id, day, baseline_id));",
+    /* 2: the real-time endpoint and edge distribution: the token key, visitor attributes (c_
+     * parameters), device links through authenticated ids, classifications by version and
+     * origin, and personas reported by edge scorers (kept apart from the server's own) */
+    "CREATE TABLE secrets(name TEXT PRIMARY KEY, value BLOB NOT NULL);"
+    "CREATE TABLE visitor_attributes(account_id INTEGER NOT NULL, uuid TEXT NOT NULL, key TEXT NOT NULL,"
+    " value TEXT NOT NULL, ts INTEGER NOT NULL, PRIMARY KEY(account_id, uuid, key)) WITHOUT ROWID;"
+    "CREATE TABLE device_links(account_id INTEGER NOT NULL, uuid TEXT NOT NULL, data_source_id INTEGER NOT NULL,"
+    " cid TEXT NOT NULL, first_ts INTEGER NOT NULL, last_ts INTEGER NOT NULL,"
+    " PRIMARY KEY(account_id, uuid, data_source_id, cid)) WITHOUT ROWID;"
+    "CREATE INDEX device_links_by_cid ON device_links(account_id, data_source_id, cid);"
+    "ALTER TABLE classifications ADD COLUMN version INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE classifications ADD COLUMN source TEXT NOT NULL DEFAULT 'training';"
+    "CREATE INDEX classifications_by_uuid ON classifications(uuid);"
+    "CREATE TABLE edge_reports(account_id INTEGER NOT NULL, model_id INTEGER NOT NULL, uuid TEXT NOT NULL,"
+    " baseline_id INTEGER, server_baseline_id INTEGER, version INTEGER NOT NULL, ts INTEGER NOT NULL);"
+    "CREATE INDEX edge_reports_by_model ON edge_reports(model_id, uuid);",
 };
 
 static int exec(sqlite3 *db, const char *sql, char *err, size_t errcap)

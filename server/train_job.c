@@ -208,8 +208,8 @@ static int store_result(sqlite3 *db, int64_t id, const pn_snapshot *s, const pn_
         ok = sqlite3_step(st) == SQLITE_DONE;
         sqlite3_finalize(st);
     }
-    if (ok && (ok = (st = store_prepare(db, "INSERT INTO classifications(model_id, uuid, baseline_id, ts) "
-                                            "VALUES(?, ?, ?, ?)")) != NULL)) {
+    if (ok && (ok = (st = store_prepare(db, "INSERT INTO classifications(model_id, uuid, baseline_id, ts, "
+                                            "version) VALUES(?, ?, ?, ?, ?)")) != NULL)) {
         for (size_t i = 0; ok && i < ncl; i++) {
             size_t ulen;
             const char *uuid = pn_profiles_visitor_uuid(p, cl[i].visitor, &ulen);
@@ -218,6 +218,7 @@ static int store_result(sqlite3 *db, int64_t id, const pn_snapshot *s, const pn_
             sqlite3_bind_text(st, 2, uuid, (int)ulen, SQLITE_STATIC);
             sqlite3_bind_int64(st, 3, strtoll(pn_snapshot_persona_id(s, (size_t)cl[i].persona), NULL, 10));
             sqlite3_bind_int64(st, 4, now);
+            sqlite3_bind_int64(st, 5, version);
             ok = sqlite3_step(st) == SQLITE_DONE;
         }
         sqlite3_finalize(st);

@@ -62,13 +62,14 @@ class Store:
 
 
 class Server:
-    def __init__(self, store, interval=None):
+    def __init__(self, store, interval=None, extra=None):
         self.store = store
         self.port = free_port()
         self.log = open(os.path.join(store.dir, "serve.log"), "ab")
         args = [BIN, "serve", "--db", store.db, "--listen", f"127.0.0.1:{self.port}"]
         if interval:
             args += ["--train-interval", str(interval)]
+        args += extra or []
         self.proc = subprocess.Popen(args, stderr=self.log, stdout=self.log)
         deadline = time.time() + 15
         while True:
@@ -97,6 +98,22 @@ class Server:
             return resp.status, json.loads(text) if text else None
         except ValueError:
             return resp.status, text
+
+    def raw(self, method, path, body=None, headers=None):
+        """Any path, no JSON decoding: returns (status, headers dict (lower-case names), bytes)."""
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+        conn.request(method, path, body=body, headers=dict(headers or {}))
+        resp = conn.getresponse()
+        data = resp.read()
+        conn.close()
+        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, data
+
+    def event(self, params=None, method="GET", body=None, headers=None):
+        """An /event call: returns (status, JSON, headers)."""
+        import urllib.parse
+        path = "/event" + ("?" + urllib.parse.urlencode(params) if params else "")
+        st, h, data = self.raw(method, path, body, headers)
+        return st, json.loads(data) if data else None, h
 
     def stop(self):
         if self.proc.poll() is None:
@@ -146,3 +163,24 @@ def persona_events(baselines, features, visitors=600, targets=150, now=None, see
             t = features[p % len(features)] if rnd.random() < 0.75 else rnd.choice(features)
             lines.append(f"v{v}\t{t}\t{now - 86400 * rnd.randint(0, 20)}")
     return "\n".join(lines) + "\n"
+
+
+def sql(store, query, args=()):
+    """Reads the store directly (what the server has durably stored)."""
+    import sqlite3
+    db = sqlite3.connect(store.db, timeout=30)
+    try:
+        return db.execute(query, args).fetchall()
+    finally:
+        db.close()
+
+
+def trained_model(srv, key, ds, baselines, features, name="brands", **kw):
+    """Creates a model on the persona_events data (onboarded first) and trains it."""
+    body = {"name": name, "baselines": baselines, "data_source_id": ds}
+    body.update(kw)
+    st, m = srv.request("POST", "/models", body, key)
+    assert st == 201, (st, m)
+    st, m = srv.request("POST", f"/models/{m['id']}/train?wait=true", None, key)
+    assert st == 200 and m["status"] in ("active", "warning"), (st, m)
+    return m

@@ -1,0 +1,42 @@
+/*
+ * The real-time endpoint /event (event.c), apart from the API's single store connection and lock:
+ *
+ *   - each call is computed on the libmicrohttpd thread that received it, with a reader
+ *     connection of its own from a pool (WAL: readers never wait for the writer);
+ *   - the account's rule-based traits, segments, merge rules, models and their current snapshots
+ *     are kept parsed and loaded in memory, rebuilt when srv_config.generation moves (every API
+ *     write and every training bumps it), so a retraining is picked up by the next event;
+ *   - what a call stores (realizations, c_ attributes, device links, classifications, edge
+ *     reports) goes to one writer thread that commits whatever has queued in one transaction
+ *     (group commit, synchronous=FULL): the connection is suspended meanwhile and answered only
+ *     after its commit, so every acknowledged event is durable, and a failed commit answers 503.
+ */
+#ifndef PN_SERVER_EVENT_H
+#define PN_SERVER_EVENT_H
+
+#include <microhttpd.h>
+
+#include "srv.h"
+
+typedef struct ev_runtime ev_runtime;
+typedef struct ev_call ev_call;
+
+/* Starts the writer thread and the reader pool on the store at db_path. */
+int ev_start(const char *db_path, srv_config *cfg, ev_runtime **out, char *err, size_t errcap);
+/* Stops the writer after it has committed (and resumed) everything queued; later calls are
+ * answered 503. NULL is a no-op. */
+void ev_stop(ev_runtime *rt);
+/* Frees the runtime once the HTTP daemon is stopped. NULL is a no-op. */
+void ev_free(ev_runtime *rt);
+
+/* Handles one /event request whose body (POST) is complete. Returns the call (caller frees with
+ * ev_call_free after answering); when *suspended is set the connection has been suspended and
+ * will be resumed once the call's writes are committed: answer it then with ev_answer. */
+ev_call *ev_begin(ev_runtime *rt, struct MHD_Connection *conn, const char *method, const char *body, size_t len,
+                  int *suspended);
+/* Queues the answer of a finished call. */
+enum MHD_Result ev_answer(struct MHD_Connection *conn, ev_call *call);
+int ev_status(const ev_call *call);
+void ev_call_free(ev_call *call);
+
+#endif

@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# Load benchmark of the real-time endpoint /event with wrk (Debian's `wrk`) on loopback.
+# Not a timed test: it prints throughput and latency, and checks that nothing acknowledged was
+# lost (stored realizations == 2xx answers). Every call realizes exactly one rule-based trait.
+#
+#   tests/bench/bench_event.sh [PERSONAE] [DURATION_S] [CONNECTIONS]
+#   env: VISITORS (2000), TRAITS_PER_VISITOR (50), RETRAIN (1: retrain every model during the run)
+set -euo pipefail
+BIN=${1:-build-rt/personae}
+DURATION=${2:-10}
+CONNS=${3:-64}
+command -v wrk >/dev/null || { echo "bench_event: wrk is not installed (apt-get install wrk)"; exit 1; }
+BIN=$(readlink -f "$BIN")
+export BIN DURATION CONNS VISITORS=${VISITORS:-2000} TPV=${TRAITS_PER_VISITOR:-50} RETRAIN=${RETRAIN:-1}
+exec python3 - <<'PY'
+import json, os, random, re, signal, socket, sqlite3, subprocess, sys, tempfile, threading, time, urllib.request
+
+BIN, DUR, CONNS = os.environ["BIN"], int(os.environ["DURATION"]), int(os.environ["CONNS"])
+V, TPV, RETRAIN = int(os.environ["VISITORS"]), int(os.environ["TPV"]), os.environ["RETRAIN"] == "1"
+d = tempfile.mkdtemp(prefix="pn-bench-event-")
+db = os.path.join(d, "store.db")
+key = subprocess.run([BIN, "admin", "init", "--db", db], capture_output=True, text=True, check=True).stdout.split()[-1]
+s = socket.socket(); s.bind(("127.0.0.1", 0)); port = s.getsockname()[1]; s.close()
+log = open(os.path.join(d, "serve.log"), "w")
+srv = subprocess.Popen([BIN, "serve", "--db", db, "--listen", f"127.0.0.1:{port}"], stderr=log)
+base = f"http://127.0.0.1:{port}"
+for _ in range(100):
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=0.2).close(); break
+    except OSError:
+        time.sleep(0.05)
+
+def api(method, path, body=None, raw=None):
+    data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+    req = urllib.request.Request(base + "/api/v1" + path, data=data, method=method,
+                                 headers={"Authorization": "Bearer " + key})
+    with urllib.request.urlopen(req, timeout=600) as r:
+        t = r.read()
+        return json.loads(t) if t else None
+
+try:
+    ds = api("POST", "/data-sources", {"name": "web"})["id"]
+    NB, NF = 30, 100  # 30 baseline traits (10 models x 3), 100 rule-based feature traits
+    base_t = [api("POST", "/traits", {"name": f"b{i}", "data_source_id": ds})["id"] for i in range(NB)]
+    feat = [api("POST", "/traits", {"name": f"p{i}", "data_source_id": ds, "kind": "rule",
+                                    "rule": f'c_page == "p{i}"'})["id"] for i in range(NF)]
+    for i in range(5):
+        api("POST", "/segments", {"name": f"s{i}", "rule": f"{feat[i]}T OR FREQUENCY([{feat[i+5]}T] <= 7D) >= 2"})
+    rnd = random.Random(1)
+    now = int(time.time())
+    lines = []
+    for v in range(V):
+        if v < V * 3 // 4:
+            for m in range(10):
+                lines.append(f"u{v}\t{base_t[m * 3 + v % 3]}\t{now - 86400}")
+        # TPV distinct traits: the persona's own 10 (several times) and others at random
+        own = [feat[(v % 3) * 10 + j] for j in range(10)]
+        others = rnd.sample([f for f in feat if f not in own], max(0, TPV - 10))
+        for t in own * 3 + others:
+            lines.append(f"u{v}\t{t}\t{now - rnd.randint(0, 20) * 86400}")
+    api("POST", "/onboard", raw="\n".join(lines).encode())
+    models = [api("POST", "/models", {"name": f"m{m}", "baselines": base_t[m * 3:m * 3 + 3], "data_source_id": ds})["id"]
+              for m in range(10)]
+    for m in models:
+        api("POST", f"/models/{m}/train?wait=true")
+    acct = sqlite3.connect(db).execute("SELECT id FROM accounts").fetchone()[0]
+    # target visitors (no baseline) are the ones wrk plays: they are classified by all 10 models
+    lua = os.path.join(d, "event.lua")
+    open(lua, "w").write(f"""
+math.randomseed(42)
+request = function()
+  local v = math.random({V * 3 // 4}, {V - 1})
+  local p = math.random(0, {NF - 1})
+  return wrk.format("GET", "/event?d_account={acct}&d_uuid=u" .. v .. "&c_page=p" .. p .. "&c_lang=en&p_x=1")
+end
+done = function(summary, latency, requests)
+  local non2xx = summary.errors.status
+  io.write(string.format("RESULT requests=%d non2xx=%d connect=%d read=%d write=%d timeout=%d p50_us=%d p99_us=%d max_us=%d\\n",
+    summary.requests, non2xx, summary.errors.connect, summary.errors.read, summary.errors.write, summary.errors.timeout,
+    latency:percentile(50), latency:percentile(99), latency.max))
+end
+""")
+    def count():
+        c = sqlite3.connect(db, timeout=60)
+        n = c.execute("SELECT COUNT(*) FROM realizations").fetchone()[0]
+        c.close()
+        return n
+    # one sample call, shown for the record
+    with urllib.request.urlopen(f"{base}/event?d_account={acct}&d_uuid=u{V - 1}&c_page=p0") as r:
+        sample = json.loads(r.read())
+    print("sample answer: %d traits, %d models, statuses %s" % (len(sample["traits"]), len(sample["models"]),
+          sorted({m["status"] for m in sample["models"]})))
+    before = count()
+    trainer = None
+    if RETRAIN:
+        def retrain():
+            time.sleep(1)
+            for m in models:
+                api("POST", f"/models/{m}/train?wait=true")
+        trainer = threading.Thread(target=retrain)
+        trainer.start()
+    t0 = time.time()
+    cmd = ["wrk", "-t", "2", "-c", str(CONNS), "-d", f"{DUR}s", "--latency", "-s", lua, base]
+    out = subprocess.run(cmd, capture_output=True, text=True).stdout
+    wall = time.time() - t0
+    if trainer:
+        trainer.join()
+    print(" ".join(cmd))
+    print(out)
+    r = dict(kv.split("=") for kv in re.search(r"RESULT (.*)", out).group(1).split())
+    r = {k: int(v) for k, v in r.items()}
+    ok = r["requests"] - r["non2xx"]
+    after = count()
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    print(f"req/s {rps:.0f}  p50 {r['p50_us'] / 1000:.2f} ms  p99 {r['p99_us'] / 1000:.2f} ms  "
+          f"2xx {ok}  stored {after - before}  (retraining during the run: {'yes' if RETRAIN else 'no'})")
+    socket_errors = r["connect"] + r["read"] + r["write"] + r["timeout"]
+    # calls still in flight when wrk stops are stored but not counted by wrk: at most one a connection
+    if ok <= after - before <= ok + CONNS + socket_errors:
+        print(f"realizations: every acknowledged event is stored ({after - before - ok} more: calls in flight "
+              f"when wrk stopped)")
+    else:
+        print(f"realizations: MISMATCH: {after - before} stored for {ok} acknowledged"); sys.exit(1)
+finally:
+    srv.send_signal(signal.SIGTERM); srv.wait(timeout=60)
+    import shutil; shutil.rmtree(d, ignore_errors=True)
+PY

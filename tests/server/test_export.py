@@ -1,0 +1,72 @@
+"""Segment export for a destination: DEC-conflicting segments are left out with their reason;
+predictive segments list the server's own classifications; edge-reported personas are recorded
+as such and re-scored, never exported as reported."""
+from pnserver import Server, Store, check, finish, persona_events, sql, trained_model
+
+store = Store()
+srv = Server(store)
+try:
+    A = store.key
+    acct = sql(store, "SELECT id FROM accounts")[0][0]
+    st, web = srv.request("POST", "/data-sources", {"name": "web"}, A)
+    st, crm = srv.request("POST", "/data-sources", {"name": "crm", "dec_labels": ["offsite_advertising"]}, A)
+
+    def trait(name, ds, rule=None):
+        body = {"name": name, "data_source_id": ds}
+        if rule:
+            body.update(kind="rule", rule=rule)
+        return srv.request("POST", "/traits", body, A)[1]["id"]
+
+    baselines = [trait(f"b{i}", web["id"]) for i in range(3)]
+    features = [trait(f"f{i}", web["id"], f'c_page == "f{i}"') for i in range(3)]
+    vip = trait("vip", crm["id"])
+    st, s_web = srv.request("POST", "/segments", {"name": "f0 fans", "rule": f"{features[0]}T"}, A)
+    st, s_crm = srv.request("POST", "/segments", {"name": "vips", "rule": f"{vip}T OR {features[0]}T"}, A)
+    srv.request("POST", "/onboard", None, A, raw=persona_events(baselines, features).encode())
+    m = trained_model(srv, A, web["id"], baselines, features)
+    pred = {p["baseline_id"]: p["segment_id"] for p in m["predictive"]}
+    # an edge scorer reports persona 2 for a visitor whose signals say persona 0
+    st, a = srv.event({"d_account": acct, "d_uuid": "edge1", "c_page": "f0", "d_persona": f"{m['id']}:{baselines[2]}"})[:2]
+    x = a["models"][0]
+    check(st == 200 and x["persona"] == baselines[0] and x["edge_report"] == {"reported": baselines[2], "agrees": False},
+          f"re-scored by the server: {x}")
+    check(sql(store, "SELECT baseline_id, server_baseline_id FROM edge_reports WHERE uuid = 'edge1'") ==
+          [(baselines[2], baselines[0])], "the edge report is recorded as such")
+
+    mapped = [s_web["id"], s_crm["id"], pred[baselines[0]], pred[baselines[2]]]
+    st, ads = srv.request("POST", "/destinations", {"name": "ads", "type": "server",
+                                                    "dec_labels": ["offsite_advertising"], "segment_ids": mapped}, A)
+    check(st == 201 and ads["segment_ids"] == mapped, f"segments mapped: {st} {ads}")
+    st, ex = srv.request("GET", f"/destinations/{ads['id']}/export", None, A)
+    check(st == 200, f"export: {st} {ex}")
+    got = {s["segment_id"]: set(s["visitors"]) for s in ex["segments"]}
+    check(s_crm["id"] not in got and [e["segment_id"] for e in ex["excluded"]] == [s_crm["id"]] and
+          ex["excluded"][0]["conflicting_labels"] == ["offsite_advertising"], f"the DEC-conflicting segment is left out: {ex['excluded']}")
+    check("edge1" in got[s_web["id"]] and len(got[s_web["id"]]) > 100, "the rule segment lists its visitors")
+    check("edge1" in got[pred[baselines[0]]], "the server's persona is exported")
+    check("edge1" not in got[pred[baselines[2]]], "the edge-reported persona is not")
+    check(all(ex["segments"][i]["population"] == len(ex["segments"][i]["visitors"]) for i in range(len(ex["segments"]))),
+          "populations")
+
+    # a destination whose labels conflict with the model's DEC union gets none of its segments
+    st, m2 = srv.request("POST", "/models", {"name": "crm model", "baselines": baselines[:2], "data_source_id": crm["id"]}, A)
+    st, ads2 = srv.request("POST", "/destinations", {"name": "ads2", "type": "export", "dec_labels": ["offsite_advertising"],
+                                                     "segment_ids": [p["segment_id"] for p in m2["predictive"]]}, A)
+    st, ex = srv.request("GET", f"/destinations/{ads2['id']}/export", None, A)
+    check(st == 200 and ex["segments"] == [] and len(ex["excluded"]) == 2, f"no predictive segment of a conflicting model: {ex}")
+
+    # mapping needs MAP_TO_DESTINATION; the export needs READ on the destination
+    st, g = srv.request("POST", "/groups", {"name": "g", "permissions": [
+        {"object_type": "destination", "object_id": "*", "action": "CREATE"}]}, A)
+    st, u = srv.request("POST", "/users", {"name": "u", "group_ids": [g["id"]]}, A)
+    k = srv.request("POST", f"/users/{u['id']}/keys", None, A)[1]["key"]
+    st, o = srv.request("POST", "/destinations", {"name": "x", "type": "export", "segment_ids": [s_web["id"]]}, k)
+    check(st == 403 and "MAP_TO_DESTINATION" in o["error"], f"mapping without the right: {st} {o}")
+    st, o = srv.request("GET", f"/destinations/{ads['id']}/export", None, k)
+    check(st == 403, f"export without READ: {st}")
+    st, o = srv.request("POST", "/destinations", {"name": "y", "type": "export", "segment_ids": [987654]}, A)
+    check(st == 422, f"unknown segment: {st}")
+finally:
+    srv.stop()
+    store.cleanup()
+finish()
