@@ -8,7 +8,7 @@ packages=(
   libcjson-dev libxxhash-dev         # JSON and hashing for the core
   libcmocka-dev                      # unit test runner
   clang libclang-rt-14-dev           # sanitizers and libFuzzer targets
-  python3 python3-sklearn            # the scikit-learn peers of the benchmarks
+  python3 python3-sklearn time       # the scikit-learn peers of the benchmarks; peak memory
   emscripten node-acorn nodejs node-typescript  # the WebAssembly scorer, its JavaScript tests and types
   libmicrohttpd-dev libsqlite3-dev nettle-dev  # the server: HTTP, its embedded store, key hashing
   wrk                                # the load benchmark of /event

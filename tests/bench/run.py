@@ -15,17 +15,20 @@ sys.path.insert(0, os.path.join(SHARED, "bench"))
 
 
 def run(cmd, **kw):
-    """Runs a command; returns (wall seconds, peak RSS in MiB of that child)."""
+    """Runs a command; returns (wall seconds, peak RSS in MiB, stdout).
+
+    Peak memory comes from GNU time (Debian's `time`): the rusage of a child forked from this
+    process would count this process's own pages until the child execs, and after scikit-learn
+    has run that is gigabytes that are not the child's."""
+    timed = ["/usr/bin/time", "-f", "PEAK_KB %M"] + cmd if os.path.exists("/usr/bin/time") else cmd
     t0 = time.perf_counter()
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kw)
-    _, status, ru = os.wait4(p.pid, 0)
+    p = subprocess.run(timed, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kw)
     wall = time.perf_counter() - t0
-    out, err = p.stdout.read().decode(), p.stderr.read().decode()
-    p.stdout.close(); p.stderr.close()
-    p.returncode = os.waitstatus_to_exitcode(status)
+    out, err = p.stdout.decode(), p.stderr.decode()
     if p.returncode:
         sys.exit(f"benchmark step failed ({p.returncode}): {' '.join(cmd)}\n{out}{err}")
-    return wall, ru.ru_maxrss / 1024.0, out
+    peaks = [int(l.split()[1]) for l in err.splitlines() if l.startswith("PEAK_KB ")]
+    return wall, (peaks[-1] / 1024.0 if peaks else float("nan")), out
 
 
 def score(task, pred):
