@@ -12,6 +12,7 @@ packages=(
   emscripten node-acorn nodejs node-typescript  # the WebAssembly scorer, its JavaScript tests and types
   libmicrohttpd-dev libsqlite3-dev nettle-dev  # the server: HTTP, its embedded store, key hashing
   wrk                                # the load benchmark of /event
+  chromium curl                      # the demo: its browser test, and the seeding of its store
 )
 
 missing=()

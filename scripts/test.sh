@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Every test: the release build (unit, command line on real data, benchmarks run small), the
-# same tests under AddressSanitizer + UndefinedBehaviorSanitizer, and the fuzz targets.
+# Every test: the release build (unit, command line on real data, server over HTTP, benchmarks
+# run small), the same tests under AddressSanitizer + UndefinedBehaviorSanitizer, the fuzz targets,
+# the WebAssembly scorer, and the web demo in headless Chromium.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -28,4 +29,9 @@ ctest --test-dir build/fuzz --output-on-failure -j"$jobs" -R '^fuzz/'
 if [ -x scripts/test-wasm.sh ]; then
   echo "== WebAssembly build, conformance, parity, memory and JavaScript tests"
   scripts/test-wasm.sh
+fi
+
+if [ -x scripts/test-browser.sh ]; then
+  echo "== web demo in headless Chromium"
+  scripts/test-browser.sh
 fi

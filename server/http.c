@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 typedef struct server {
     sqlite3 *db;
@@ -18,9 +20,50 @@ typedef struct server {
     pthread_mutex_t lock; /* one request at a time on the API connection */
     srv_config cfg;
     ev_runtime *ev;
+    const char *demo_dir, *wasm_dir; /* serve --demo-dir: the web demo (demo.c); NULL without */
 } server;
 
-enum { ROUTE_API, ROUTE_EVENT, ROUTE_TOKEN };
+enum { ROUTE_API, ROUTE_EVENT, ROUTE_TOKEN, ROUTE_DEMO_API, ROUTE_DEMO_FILE };
+
+/* A static file of the web demo, or a 404/405/301 without touching the store. */
+static enum MHD_Result send_demo_file(server *s, struct MHD_Connection *conn, const char *url, const char *method)
+{
+    struct MHD_Response *resp;
+    unsigned status;
+    int fd = -1;
+    uint64_t size = 0;
+    const char *ctype = "text/plain; charset=utf-8";
+    static const char not_found[] = "not found\n", not_allowed[] = "method not allowed (allowed: GET, HEAD)\n";
+    if (strcmp(method, "GET") && strcmp(method, "HEAD")) {
+        status = 405;
+        resp = MHD_create_response_from_buffer(sizeof not_allowed - 1, (void *)not_allowed, MHD_RESPMEM_PERSISTENT);
+        if (resp)
+            MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+    } else if (strcmp(url, "/demo") == 0) {
+        status = 301;
+        resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+        if (resp)
+            MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, "/demo/");
+    } else if (demo_open(s->demo_dir, s->wasm_dir, url, &fd, &size, &ctype) == 200) {
+        status = 200;
+        resp = MHD_create_response_from_fd64(size, fd);
+        if (!resp)
+            close(fd);
+    } else {
+        status = 404;
+        resp = MHD_create_response_from_buffer(sizeof not_found - 1, (void *)not_found, MHD_RESPMEM_PERSISTENT);
+    }
+    if (!resp)
+        return MHD_NO;
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
+    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    enum MHD_Result ret = MHD_queue_response(conn, status, resp);
+    MHD_destroy_response(resp);
+    if (status != 200)
+        fprintf(stderr, "personae serve: %s %.200s %u\n", method, url, status);
+    return ret;
+}
 
 typedef struct conn_state {
     char *body;
@@ -76,6 +119,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
             return MHD_NO;
         st->limit = strcmp(url, "/api/v1/onboard") == 0 ? SRV_MAX_ONBOARD_BODY : SRV_MAX_JSON_BODY;
         st->route = strcmp(url, "/event") == 0 ? ROUTE_EVENT : strncmp(url, "/snapshot/", 10) == 0 ? ROUTE_TOKEN : ROUTE_API;
+        if (s->demo_dir && (strcmp(url, "/demo") == 0 || strncmp(url, "/demo/", 6) == 0))
+            st->route = strncmp(url, "/demo/api/", 10) == 0 ? ROUTE_DEMO_API : ROUTE_DEMO_FILE;
         const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         if (cl && strtoull(cl, NULL, 10) > st->limit)
             st->too_big = 1;
@@ -122,6 +167,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
             fprintf(stderr, "personae serve: %s /event %d\n", method, ev_status(st->call));
         return ev_answer(conn, st->call);
     }
+    if (st->route == ROUTE_DEMO_FILE)
+        return send_demo_file(s, conn, url, method);
     srv_resp r = {0};
     if (st->too_big) {
         srv_fail(&r, 413, "the request body is larger than the limit of %zu bytes for %.100s", st->limit, url);
@@ -141,6 +188,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
                 srv_fail(&r, 405, "method %.10s is not allowed on /snapshot/{token} (allowed: GET)", method);
             else
                 snap_by_token(&c, url + 10, &q, &r);
+        } else if (st->route == ROUTE_DEMO_API) {
+            demo_api(&c, &q, &r);
         } else {
             srv_route(&c, &q, &r);
             /* every write may change what /event evaluates: its caches rebuild */
@@ -199,6 +248,18 @@ int pn_server_run(const pn_server_options *o, char *err, size_t errcap)
         return -1;
     s.cfg.min_support = o->min_support > 0 ? (uint32_t)o->min_support : SRV_DEFAULT_MIN_SUPPORT;
     s.cfg.token_ttl = o->token_ttl > 0 ? o->token_ttl : SRV_DEFAULT_TOKEN_TTL;
+    char wasm_dir[4096];
+    if (o->demo_dir) {
+        struct stat sb;
+        if (stat(o->demo_dir, &sb) || !S_ISDIR(sb.st_mode)) {
+            snprintf(err, errcap, "--demo-dir %s is not a directory", o->demo_dir);
+            store_close(s.db);
+            return -1;
+        }
+        snprintf(wasm_dir, sizeof wasm_dir, "%s/../wasm", o->demo_dir);
+        s.demo_dir = o->demo_dir;
+        s.wasm_dir = o->wasm_dir ? o->wasm_dir : wasm_dir;
+    }
     atomic_init(&s.cfg.generation, 1);
     if (snap_secret_load(s.db, s.cfg.secret, err, errcap)) {
         store_close(s.db);
@@ -237,6 +298,9 @@ int pn_server_run(const pn_server_options *o, char *err, size_t errcap)
     }
     fprintf(stderr, "personae serve: listening on http://%s/api/v1/ (store %s)\n",
             o->listen ? o->listen : "127.0.0.1:8080", o->db_path);
+    if (s.demo_dir)
+        fprintf(stderr, "personae serve: web demo at http://%s/demo/ (files of %s, personae-wasm from %s)\n",
+                o->listen ? o->listen : "127.0.0.1:8080", s.demo_dir, s.wasm_dir);
     int sig = 0;
     sigwait(&stop, &sig);
     fprintf(stderr, "personae serve: stopping\n");

@@ -20,6 +20,8 @@ typedef struct pn_server_options {
     int64_t train_interval; /* seconds between scheduled trainings of a model; default 86400 */
     int64_t min_support;    /* k: edge snapshots drop traits of fewer training visitors; 0: default 20 */
     int64_t token_ttl;      /* seconds a snapshot token is valid; 0: default 300 */
+    const char *demo_dir;   /* NULL: no demo; else its static files at /demo/ and the demo API */
+    const char *wasm_dir;   /* the personae-wasm package at /demo/personae/; NULL: DEMO_DIR/../wasm */
 } pn_server_options;
 
 /* Serves the API until SIGINT or SIGTERM. Logs one line per request and training progress on

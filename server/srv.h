@@ -232,6 +232,14 @@ uint32_t segment_labels(sqlite3 *db, int64_t account, const cJSON *segment);
 
 int export_destination(srv_ctx *c, int64_t id, srv_resp *r);
 
+/* Section - The web demo (demo.c), only with serve --demo-dir */
+
+/* A static file for GET /demo/...: 200 with an open *fd, its size and content type, or 404. */
+int demo_open(const char *demo_dir, const char *wasm_dir, const char *url, int *fd, uint64_t *size,
+              const char **ctype);
+/* GET /demo/api/config and /demo/api/report, without an API key (sets c->account). */
+void demo_api(srv_ctx *c, const srv_req *q, srv_resp *r);
+
 /* Section - Routing (router.c) */
 
 void srv_route(srv_ctx *c, const srv_req *q, srv_resp *r);
