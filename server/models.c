@@ -128,6 +128,12 @@ static int validate(srv_ctx *c, const cJSON *in, int64_t id, cJSON **out, srv_re
     if (v_ref(c, in, "data_source_id", "model", "data_source", "data source", 1, &ds, r) ||
         v_ref(c, in, "merge_rule_id", "model", "merge_rule", "merge rule", 0, &mr, r))
         return r->status;
+    /* The model's predictive traits and segments go into this data source: mapping a data
+     * source to a model is its own permission (DESIGN §1), not implied by CREATE on models. */
+    if (!perm_allows(c, "data_source", ds, "MAP_TO_MODELS"))
+        return srv_fail(r, 403, "you may not MAP_TO_MODELS data source %lld, so it cannot hold this model's predictive "
+                                "traits and segments",
+                        (long long)ds);
     if (!mr && !(mr = default_merge_rule(c)))
         return srv_fail(r, 422, "the account has no default merge rule: set field 'merge_rule_id'");
     cJSON_AddNumberToObject(*out, "data_source_id", (double)ds);

@@ -81,6 +81,23 @@ try:
     st, o = srv.request("POST", "/models", {"name": "z", "baselines": [t[0], t[1]], "data_source_id": ds}, k)
     check(st == 403 and f"trait {t[1]}" in o["error"] and "READ" in o["error"], f"403 naming the trait: {st} {o}")
 
+    # MAP_TO_MODELS on the data source that will hold the predictive traits and segments
+    reads = [{"object_type": "trait", "object_id": x, "action": "READ"} for x in (t[0], t[1])]
+    st, g2 = srv.request("POST", "/groups", {"name": "modelers2", "permissions": [
+        {"object_type": "model", "object_id": "*", "action": "CREATE"}] + reads}, A)
+    st, u2 = srv.request("POST", "/users", {"name": "modeler2", "group_ids": [g2["id"]]}, A)
+    k2 = srv.request("POST", f"/users/{u2['id']}/keys", None, A)[1]["key"]
+    st, o = srv.request("POST", "/models", {"name": "y", "baselines": [t[0], t[1]], "data_source_id": ds}, k2)
+    check(st == 403 and "MAP_TO_MODELS" in o["error"] and f"data source {ds}" in o["error"],
+          f"403 naming the data source without MAP_TO_MODELS: {st} {o}")
+    st, _ = srv.request("PUT", f"/groups/{g2['id']}", {"name": "modelers2", "permissions": [
+        {"object_type": "model", "object_id": "*", "action": "CREATE"},
+        {"object_type": "data_source", "object_id": ds, "action": "MAP_TO_MODELS"}] + reads}, A)
+    st, y = srv.request("POST", "/models", {"name": "y", "baselines": [t[0], t[1]], "data_source_id": ds}, k2)
+    check(st == 201, f"with MAP_TO_MODELS on the data source the model is created: {st} {y}")
+    if st == 201:
+        srv.request("DELETE", f"/models/{y['id']}", None, A)
+
     # at most 10 models
     for i in range(9):
         st, o = model(name=f"m{i}")
