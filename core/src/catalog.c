@@ -2,6 +2,7 @@
 #include "catalog_internal.h"
 #include "alloc.h"
 #include "error_internal.h"
+#include "json_doc.h"
 #include "personae/rule.h"
 
 #include <cjson/cJSON.h>
@@ -361,19 +362,9 @@ static pn_status load(pn_catalog *c, const cJSON *root, pn_error *err)
 pn_status pn_catalog_parse(const char *json, size_t len, pn_catalog **out, pn_error *err)
 {
     *out = NULL;
-    const char *end = NULL;
-    cJSON *root = cJSON_ParseWithLengthOpts(json, len, &end, 0);
-    /* cJSON stops after the first value: text after it would be silently dropped */
-    while (root && end < json + len && (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r'))
-        end++;
-    if (root && end != json + len) {
-        cJSON_Delete(root);
-        root = NULL;
-    }
-    if (!root) {
-        size_t at = end && end >= json ? (size_t)(end - json) + 1 : 1;
-        return pn__fail(err, PN_EPARSE, "catalog: invalid JSON near character %zu", at);
-    }
+    cJSON *root = pn__json_doc(json, len, "catalog", err);
+    if (!root)
+        return PN_EPARSE;
     pn_catalog *c;
     pn_status st = pn_catalog_new(&c, err);
     if (st == PN_OK && (st = load(c, root, err)) != PN_OK) {

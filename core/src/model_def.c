@@ -2,6 +2,7 @@
 #include "catalog_internal.h"
 #include "alloc.h"
 #include "error_internal.h"
+#include "json_doc.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -177,19 +178,9 @@ pn_status pn_model_def_parse(const char *json, size_t len, const pn_catalog *cat
 {
     static const char *const keys[] = {"id", "name", "baselines", "target", "data_source", "lookback_days", NULL};
     *out = NULL;
-    const char *end = NULL;
-    cJSON *root = cJSON_ParseWithLengthOpts(json, len, &end, 0);
-    /* cJSON stops after the first value: text after it would be silently dropped */
-    while (root && end < json + len && (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r'))
-        end++;
-    if (root && end != json + len) {
-        cJSON_Delete(root);
-        root = NULL;
-    }
-    if (!root) {
-        size_t at = end && end >= json ? (size_t)(end - json) + 1 : 1;
-        return pn__fail(err, PN_EPARSE, "model: invalid JSON near character %zu", at);
-    }
+    cJSON *root = pn__json_doc(json, len, "model", err);
+    if (!root)
+        return PN_EPARSE;
     pn_status st = PN_OK;
     char idbuf[PN_MAX_BASELINES + 2][32];
     const char *ids[PN_MAX_BASELINES];
