@@ -132,35 +132,6 @@ pn_status pn_audience_from_snapshot(const pn_snapshot *s, const pn_profiles *p, 
     return PN_OK;
 }
 
-/* Visitor v's realization summary of trait t, or NULL (binary search: they are sorted). */
-static const pn_realization *find_real(const pn_profiles *p, uint32_t v, uint32_t t)
-{
-    size_t n;
-    const pn_realization *r = pn_profiles_visitor_traits(p, v, &n);
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (r[mid].trait < t) lo = mid + 1; else hi = mid;
-    }
-    return lo < n && r[lo].trait == t ? &r[lo] : NULL;
-}
-
-uint32_t pn_profiles_count_between(const pn_profiles *p, uint32_t v, uint32_t t, const pn_realization *r, int64_t since,
-                                   int64_t until)
-{
-    if (since > until) /* an empty window: the subtraction below would wrap */
-        return 0;
-    if (!r && !(r = find_real(p, v, t)))
-        return 0;
-    if ((int64_t)r->last_seen < since || (int64_t)r->first_seen > until)
-        return 0;
-    if ((int64_t)r->first_seen >= since && (int64_t)r->last_seen <= until)
-        return r->count; /* the common case needs no search of the timestamps */
-    uint32_t a = pn_profiles_count_since(p, v, t, since);
-    uint32_t b = until >= PN_TS_MAX ? 0 : pn_profiles_count_since(p, v, t, until + 1);
-    return a - b;
-}
-
 typedef struct eval_ctx {
     const pn_profiles *p;
     const qualifier *q;
@@ -229,7 +200,7 @@ int pn_audience_primary(const pn_audience *a, uint32_t v, uint64_t set, int64_t 
         if (!(set >> i & 1))
             continue;
         int64_t seen = INT64_MIN + 1;
-        const pn_realization *r = a->q[i].rule || a->q[i].trait == PN_NONE ? NULL : find_real(a->p, v, a->q[i].trait);
+        const pn_realization *r = a->q[i].rule || a->q[i].trait == PN_NONE ? NULL : pn__profiles_find(a->p, v, a->q[i].trait);
         if (r) {
             seen = (int64_t)r->last_seen <= until ? (int64_t)r->last_seen : last_until(a->p, v, a->q[i].trait, until);
             if (seen < since)

@@ -442,3 +442,32 @@ uint32_t pn_profiles_count_since(const pn_profiles *p, uint32_t v, uint32_t t, i
     size_t c = lo - a;
     return c > UINT32_MAX ? UINT32_MAX : (uint32_t)c;
 }
+
+/* Visitor v's realization summary of trait t, or NULL (binary search: they are sorted). */
+const pn_realization *pn__profiles_find(const pn_profiles *p, uint32_t v, uint32_t t)
+{
+    size_t n;
+    const pn_realization *r = pn_profiles_visitor_traits(p, v, &n);
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (r[mid].trait < t) lo = mid + 1; else hi = mid;
+    }
+    return lo < n && r[lo].trait == t ? &r[lo] : NULL;
+}
+
+uint32_t pn_profiles_count_between(const pn_profiles *p, uint32_t v, uint32_t t, const pn_realization *r, int64_t since,
+                                   int64_t until)
+{
+    if (since > until) /* an empty window: the subtraction below would wrap */
+        return 0;
+    if (!r && !(r = pn__profiles_find(p, v, t)))
+        return 0;
+    if ((int64_t)r->last_seen < since || (int64_t)r->first_seen > until)
+        return 0;
+    if ((int64_t)r->first_seen >= since && (int64_t)r->last_seen <= until)
+        return r->count; /* the common case needs no search of the timestamps */
+    uint32_t a = pn_profiles_count_since(p, v, t, since);
+    uint32_t b = until >= PN_TS_MAX ? 0 : pn_profiles_count_since(p, v, t, until + 1);
+    return a - b;
+}

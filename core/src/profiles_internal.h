@@ -31,4 +31,7 @@ struct pn_profiles {
     uint64_t events;
 };
 
+/* Visitor v's summary of store trait t, or NULL (a binary search: summaries are sorted). */
+const pn_realization *pn__profiles_find(const pn_profiles *p, uint32_t v, uint32_t t);
+
 #endif

@@ -2,7 +2,6 @@
  * and trait summaries, time-window counts at their boundaries, and large stores. */
 #include "test_util.h"
 
-#include "personae/audience.h" /* pn_profiles_count_between */
 
 static const char *const EVENTS =
     "alice\tshoes\t100\n"

@@ -43,10 +43,6 @@ int pn_audience_in_target(const pn_audience *a, uint32_t v, int64_t since, int64
  * trait, or a trait a baseline or target segment names): such traits are never features. */
 int pn_audience_defines(const pn_audience *a, uint32_t t);
 
-/* How many realizations of store trait t visitor v has in [since, until]. */
-uint32_t pn_profiles_count_between(const pn_profiles *p, uint32_t v, uint32_t t, const pn_realization *r, int64_t since,
-                                   int64_t until);
-
 #ifdef __cplusplus
 }
 #endif

@@ -127,6 +127,11 @@ const pn_realization *pn_profiles_visitor_traits(const pn_profiles *p, uint32_t 
 /* How many times visitor v realized trait t at or after `since` (INT64_MIN: ever). */
 uint32_t pn_profiles_count_since(const pn_profiles *p, uint32_t v, uint32_t t, int64_t since);
 
+/* How many realizations of store trait t visitor v has in [since, until] (0 for an empty window).
+ * `r` may be v's summary of t from pn_profiles_visitor_traits, which saves a search, or NULL. */
+uint32_t pn_profiles_count_between(const pn_profiles *p, uint32_t v, uint32_t t, const pn_realization *r, int64_t since,
+                                   int64_t until);
+
 #ifdef __cplusplus
 }
 #endif
