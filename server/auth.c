@@ -10,20 +10,28 @@
 
 #define KEY_PREFIX "pk_"
 
+int srv_random(void *buf, size_t n)
+{
+    unsigned char *b = buf;
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = getrandom(b + got, n - got, 0);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return -1;
+        got += (size_t)r;
+    }
+    return 0;
+}
+
 void auth_new_key(char key[80])
 {
     unsigned char raw[SRV_KEY_BYTES];
-    size_t got = 0;
-    while (got < sizeof raw) {
-        ssize_t n = getrandom(raw + got, sizeof raw - got, 0);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            /* No entropy source means no safe key: refusing is better than a guessable key. */
-            fprintf(stderr, "personae: getrandom failed: %s\n", strerror(errno));
-            abort();
-        }
-        got += (size_t)n;
+    if (srv_random(raw, sizeof raw)) {
+        /* No entropy source means no safe key: refusing is better than a guessable key. */
+        fprintf(stderr, "personae: getrandom failed: %s\n", strerror(errno));
+        abort();
     }
     strcpy(key, KEY_PREFIX);
     for (size_t i = 0; i < sizeof raw; i++)

@@ -26,7 +26,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
 #include "personae/audience.h"
 #include "personae/rule.h"
@@ -494,15 +493,8 @@ static int valid_id(const char *s)
 static void new_uuid(char out[MAX_UUID + 1])
 {
     uint8_t raw[16];
-    size_t got = 0;
-    while (got < sizeof raw) {
-        ssize_t n = getrandom(raw + got, sizeof raw - got, 0);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            abort(); /* no entropy: a guessable device id would merge strangers' profiles */
-        got += (size_t)n;
-    }
+    if (srv_random(raw, sizeof raw))
+        abort(); /* no entropy: a guessable device id would merge strangers' profiles */
     for (size_t i = 0; i < sizeof raw; i++)
         snprintf(out + 2 * i, 3, "%02x", raw[i]);
 }

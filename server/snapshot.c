@@ -18,20 +18,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
 int snap_secret_load(sqlite3 *db, uint8_t secret[32], char *err, size_t errcap)
 {
     uint8_t fresh[32];
-    size_t got = 0;
-    while (got < sizeof fresh) {
-        ssize_t n = getrandom(fresh + got, sizeof fresh - got, 0);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return snprintf(err, errcap, "getrandom failed: %s", strerror(errno)), -1;
-        got += (size_t)n;
-    }
+    if (srv_random(fresh, sizeof fresh))
+        return snprintf(err, errcap, "getrandom failed: %s", strerror(errno)), -1;
     /* kept once: a restart keeps the tokens it handed out valid */
     sqlite3_stmt *st = store_prepare(db, "INSERT OR IGNORE INTO secrets(name, value) VALUES('snapshot_token', ?)");
     int rc = st ? (sqlite3_bind_blob(st, 1, fresh, sizeof fresh, SQLITE_STATIC), sqlite3_step(st)) : SQLITE_ERROR;
@@ -185,14 +177,20 @@ static int public_snapshot(srv_ctx *c, int64_t model, const srv_req *q, srv_resp
     return 0;
 }
 
-int snap_get(srv_ctx *c, int64_t id, const srv_req *q, srv_resp *r)
+/* The caller may READ the model, and the destination may receive it (DEC labels). */
+static int readable_pair(srv_ctx *c, int64_t id, const srv_req *q, int64_t *dest, srv_resp *r)
 {
     cJSON *m;
     if (res_load(c, &srv_models, id, "READ", &m, r))
         return r->status;
     cJSON_Delete(m);
+    return check_pair(c, id, q->destination, dest, r);
+}
+
+int snap_get(srv_ctx *c, int64_t id, const srv_req *q, srv_resp *r)
+{
     int64_t dest;
-    if (check_pair(c, id, q->destination, &dest, r))
+    if (readable_pair(c, id, q, &dest, r))
         return r->status;
     return public_snapshot(c, id, q, r);
 }
@@ -214,12 +212,8 @@ static void token_mac(const uint8_t secret[32], int64_t account, int64_t model, 
 
 int snap_token_new(srv_ctx *c, int64_t id, const srv_req *q, srv_resp *r)
 {
-    cJSON *m;
-    if (res_load(c, &srv_models, id, "READ", &m, r))
-        return r->status;
-    cJSON_Delete(m);
     int64_t dest;
-    if (check_pair(c, id, q->destination, &dest, r))
+    if (readable_pair(c, id, q, &dest, r))
         return r->status;
     if (!c->cfg)
         return srv_fail(r, 500, "snapshot tokens need a running server");

@@ -134,6 +134,9 @@ uint32_t labels_from_json(const cJSON *arr);
 /* Section - Access (auth.c, permissions.c, accounts.c) */
 
 #define SRV_KEY_BYTES 32
+/* Fills buf with n bytes from the kernel's random source (getrandom, retried on EINTR).
+ * Returns 0, or -1 with errno set when there is no entropy to be had. */
+int srv_random(void *buf, size_t n);
 void auth_new_key(char key[80]);
 int auth_store_key(sqlite3 *db, int64_t account, int64_t user, const char *key);
 /* 0 and the key's account and user, or -1 for a missing or unknown key. */

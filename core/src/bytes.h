@@ -50,13 +50,6 @@ static inline void pn__w_f64(pn_writer *w, double d)
     pn__w_u64(w, v);
 }
 
-static inline void pn__w_f32(pn_writer *w, float f)
-{
-    uint32_t v;
-    memcpy(&v, &f, 4);
-    pn__w_u32(w, v);
-}
-
 /* A string: u32 byte length, then the bytes (no NUL). */
 static inline void pn__w_str(pn_writer *w, const char *s, size_t n)
 {

@@ -91,13 +91,6 @@ static const char *find_control(const char *q, const char *end)
     return q;
 }
 
-/* Adds one TSV realization whose fields are already split: the inner step of add_lines. */
-static pn_status add_split(pn_profiles *p, const char *uuid, size_t ulen, const char *trait, size_t tlen, uint64_t ts,
-                           pn_error *err)
-{
-    return pn_profiles_add(p, uuid, ulen, trait, tlen, (int64_t)ts, err);
-}
-
 pn_status pn_profiles_add_lines(pn_profiles *p, const char *buf, size_t len, uint64_t *lines, pn_error *err)
 {
     const char *s = buf, *end = buf + len;
@@ -121,7 +114,7 @@ pn_status pn_profiles_add_lines(pn_profiles *p, const char *buf, size_t len, uin
                 size_t ulen = (size_t)(t1 - line), tlen = (size_t)(t2 - trait);
                 if ((q == end || *q == '\n') && q > digits && ts <= PN_TS_MAX && ulen && tlen && ulen <= PN_ID_MAX &&
                     tlen <= PN_ID_MAX && *line != '{' && *line != ' ') {
-                    pn_status st = add_split(p, line, ulen, trait, tlen, ts, err);
+                    pn_status st = pn_profiles_add(p, line, ulen, trait, tlen, (int64_t)ts, err);
                     if (st) {
                         *lines = n;
                         return st;

@@ -20,13 +20,7 @@
 #include "personae/model.h"
 #include "personae/rule.h"
 
-#define CHECK(c)                                                                                    \
-    do {                                                                                            \
-        if (!(c)) {                                                                                 \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c);                   \
-            abort();                                                                                \
-        }                                                                                           \
-    } while (0)
+#include "fuzz_check.h"
 
 static void check_model(const pn_catalog *c, const char *const *ids, size_t n, const char *target)
 {

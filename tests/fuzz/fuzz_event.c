@@ -21,13 +21,7 @@
 #include "personae/audience.h"
 #include "personae/profiles.h"
 
-#define CHECK(c)                                                                                    \
-    do {                                                                                            \
-        if (!(c)) {                                                                                 \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c);                   \
-            abort();                                                                                \
-        }                                                                                           \
-    } while (0)
+#include "fuzz_check.h"
 
 static int clean_id(const char *s, size_t n)
 {

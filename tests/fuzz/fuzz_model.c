@@ -20,13 +20,7 @@
 #include "personae/model.h"
 #include "personae/train.h"
 
-#define CHECK(c)                                                                                    \
-    do {                                                                                            \
-        if (!(c)) {                                                                                 \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c);                   \
-            abort();                                                                                \
-        }                                                                                           \
-    } while (0)
+#include "fuzz_check.h"
 
 static const char CATALOG[] =
     "{\"data_sources\":[{\"id\":\"web\"},{\"id\":\"crm\",\"dec_labels\":[\"pii\"]},"

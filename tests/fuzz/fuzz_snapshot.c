@@ -26,13 +26,7 @@
 #define XXH_INLINE_ALL
 #include "xxhash.h"
 
-#define CHECK(c)                                                                                    \
-    do {                                                                                            \
-        if (!(c)) {                                                                                 \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c);                   \
-            abort();                                                                                \
-        }                                                                                           \
-    } while (0)
+#include "fuzz_check.h"
 
 static pn_profiles *store;
 

@@ -7,7 +7,10 @@
  * per trait across personas, so that a visitor's score for a persona is a plain sum of signed
  * per-trait contributions (+ raises, − lowers its likelihood) and a visitor with no usable trait
  * scores 0 everywhere. Smoothing is set from the data (half the mean weight of one
- * realization), so there is no knob for a marketer to tune.
+ * realization), so there is no knob for a marketer to tune. When the holdout has at least 500
+ * visitors, it also chooses how much of the multinomial (own-persona) weights to blend in
+ * (0, 0.25 or 0.5): the complement of one persona among many is almost everyone, and the blend
+ * separates many personas better; a smaller holdout is too noisy to overrule the complement.
  *
  * Visitors who qualify for several baselines train every one of them with weight 1/k each; for
  * the holdout metrics their persona is the baseline they realized last.
