@@ -1,11 +1,14 @@
 /*
- * The real-time endpoint /event (event.c), apart from the API's single store connection and lock:
+ * The real-time endpoint /event (event.c and the event_*.c files), apart from the API's single
+ * store connection and lock:
  *
- *   - each call is computed on the libmicrohttpd thread that received it, with a reader
- *     connection of its own from a pool (WAL: readers never wait for the writer);
+ *   - each call is computed on the libmicrohttpd thread that received it;
  *   - the account's rule-based traits, segments, merge rules, models and their current snapshots
- *     are kept parsed and loaded in memory, rebuilt when srv_config.generation moves (every API
- *     write and every training bumps it), so a retraining is picked up by the next event;
+ *     are kept parsed and loaded in memory (event_view.h), rebuilt when srv_config.generation
+ *     moves (every API write and every training bumps it), so a retraining is picked up by the
+ *     next event; calls go on with the previous view while the new one is built;
+ *   - what the store knows of a visitor is kept in memory too (visitor_cache.h), read from the
+ *     store (through a pool of read connections, WAL) only for visitors not seen recently;
  *   - what a call stores (realizations, c_ attributes, device links, classifications, edge
  *     reports) goes to one writer thread that commits whatever has queued in one transaction
  *     (group commit, synchronous=FULL): the connection is suspended meanwhile and answered only
@@ -21,8 +24,9 @@
 typedef struct ev_runtime ev_runtime;
 typedef struct ev_call ev_call;
 
-/* Starts the writer thread and the reader pool on the store at db_path. */
-int ev_start(const char *db_path, srv_config *cfg, ev_runtime **out, char *err, size_t errcap);
+/* Starts the writer thread and the reader pool on the store at db_path, with a visitor cache of
+ * about cache_mb MiB (0: 256). */
+int ev_start(const char *db_path, srv_config *cfg, size_t cache_mb, ev_runtime **out, char *err, size_t errcap);
 /* Stops the writer after it has committed (and resumed) everything queued; later calls are
  * answered 503. NULL is a no-op. */
 void ev_stop(ev_runtime *rt);

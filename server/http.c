@@ -278,16 +278,22 @@ int pn_server_run(const pn_server_options *o, char *err, size_t errcap)
         store_close(s.db);
         return -1;
     }
-    if (ev_start(o->db_path, &s.cfg, &s.ev, err, errcap)) {
+    if (ev_start(o->db_path, &s.cfg, (size_t)o->event_cache_mb, &s.ev, err, errcap)) {
         sched_stop(s.sched);
         store_close(s.db);
         return -1;
     }
+    /* One polling thread per processor, each with its own epoll set: /event calls never block
+     * (the store is read only for visitors the cache lacks, and writes are answered by the
+     * writer), so more threads than processors would only add context switches. The API runs on
+     * the same threads, one request at a time under its lock. */
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    unsigned threads = o->threads > 0 ? (unsigned)o->threads : ncpu > 1 ? (unsigned)ncpu : 2u;
     struct MHD_Daemon *d = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME, ntohs(addr.sin_port), NULL, NULL, handle, &s,
-        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
-        MHD_OPTION_THREAD_POOL_SIZE, 4u, MHD_OPTION_CONNECTION_TIMEOUT, 60u, MHD_OPTION_CONNECTION_LIMIT, 4000u,
-        MHD_OPTION_END);
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TURBO | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME,
+        ntohs(addr.sin_port), NULL, NULL, handle, &s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+        MHD_OPTION_NOTIFY_COMPLETED, completed, NULL, MHD_OPTION_THREAD_POOL_SIZE, threads,
+        MHD_OPTION_CONNECTION_TIMEOUT, 60u, MHD_OPTION_CONNECTION_LIMIT, 4000u, MHD_OPTION_END);
     if (!d) {
         snprintf(err, errcap, "cannot listen on %s (is the port in use?)", o->listen ? o->listen : "127.0.0.1:8080");
         ev_stop(s.ev);

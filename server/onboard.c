@@ -129,6 +129,8 @@ int onboard_ingest(srv_ctx *c, const char *buf, size_t len, cJSON **summary, uin
         *accepted = 0;
         return r->status;
     }
+    if (c->cfg) /* /event keeps visitors in memory: it reads them again */
+        atomic_fetch_add(&c->cfg->onboarded, 1);
     cJSON *o = cJSON_CreateObject();
     cJSON_AddNumberToObject(o, "accepted", (double)*accepted);
     cJSON_AddNumberToObject(o, "rejected", (double)*rejected);

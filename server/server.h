@@ -22,6 +22,8 @@ typedef struct pn_server_options {
     int64_t token_ttl;      /* seconds a snapshot token is valid; 0: default 300 */
     const char *demo_dir;   /* NULL: no demo; else its static files at /demo/ and the demo API */
     const char *wasm_dir;   /* the personae-wasm package at /demo/personae/; NULL: DEMO_DIR/../wasm */
+    int64_t event_cache_mb; /* memory for /event's visitor cache; 0: default 256 */
+    int64_t threads;        /* HTTP threads; 0: one per processor */
 } pn_server_options;
 
 /* Serves the API until SIGINT or SIGTERM. Logs one line per request and training progress on

@@ -37,6 +37,7 @@ typedef struct srv_config {
     int64_t token_ttl;           /* seconds a snapshot token stays valid */
     uint8_t secret[32];          /* the store's token key (HMAC-SHA256), kept in the store */
     _Atomic uint64_t generation; /* bumped by every API write and training: caches rebuild on change */
+    _Atomic uint64_t onboarded;  /* bumped by every onboarding through the API: /event rereads visitors */
 } srv_config;
 
 typedef struct srv_ctx {

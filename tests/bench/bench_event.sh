@@ -110,6 +110,8 @@ end
     r = dict(kv.split("=") for kv in re.search(r"RESULT (.*)", out).group(1).split())
     r = {k: int(v) for k, v in r.items()}
     ok = r["requests"] - r["non2xx"]
+    # a clean stop moves every logged event into the store's tables: count them there
+    srv.send_signal(signal.SIGTERM); srv.wait(timeout=120)
     after = count()
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     print(f"req/s {rps:.0f}  p50 {r['p50_us'] / 1000:.2f} ms  p99 {r['p99_us'] / 1000:.2f} ms  "
@@ -122,6 +124,7 @@ end
     else:
         print(f"realizations: MISMATCH: {after - before} stored for {ok} acknowledged"); sys.exit(1)
 finally:
-    srv.send_signal(signal.SIGTERM); srv.wait(timeout=60)
+    if srv.poll() is None:
+        srv.send_signal(signal.SIGTERM); srv.wait(timeout=120)
     import shutil; shutil.rmtree(d, ignore_errors=True)
 PY

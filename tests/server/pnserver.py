@@ -165,9 +165,38 @@ def persona_events(baselines, features, visitors=600, targets=150, now=None, see
     return "\n".join(lines) + "\n"
 
 
+def settled(store, timeout=10):
+    """Waits until every event /event has logged (STORE-events) is in the store's tables: the
+    server moves them there in batches, a fraction of a second behind."""
+    import os, sqlite3, time
+    if not os.path.exists(store.db + "-events"):
+        return
+    deadline = time.time() + timeout
+    while True:
+        log = sqlite3.connect(store.db + "-events", timeout=30)
+        try:
+            row = log.execute("SELECT seq FROM sqlite_sequence WHERE name = 'event_log'").fetchone()
+        except sqlite3.OperationalError:
+            row = None
+        finally:
+            log.close()
+        db = sqlite3.connect(store.db, timeout=30)
+        try:
+            applied = db.execute("SELECT applied FROM event_ingest").fetchone()[0]
+        finally:
+            db.close()
+        if row is None or applied >= row[0]:
+            return
+        if time.time() > deadline:
+            raise AssertionError(f"logged events not in the store after {timeout} s: {applied} of {row[0]}")
+        time.sleep(0.02)
+
+
 def sql(store, query, args=()):
-    """Reads the store directly (what the server has durably stored)."""
+    """Reads the store directly (what the server has durably stored, once it has moved every
+    logged event into its tables)."""
     import sqlite3
+    settled(store)
     db = sqlite3.connect(store.db, timeout=30)
     try:
         return db.execute(query, args).fetchall()

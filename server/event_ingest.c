@@ -1,0 +1,380 @@
+/* The ingester (event_internal.h): moves logged events into the store's tables, in as few
+ * transactions as it can: each takes whatever the log holds (up to BATCH events), so under load
+ * a commit carries thousands of events and their index pages are written once.
+ *
+ * The store records how far it has ingested (event_ingest.applied) in the same transaction as
+ * the rows, so after a crash the ingester resumes exactly there: an event is neither lost nor
+ * stored twice. It is also the writer that notices realizations it did not make (onboarding by
+ * `personae onboard`, another process): the highest rowid moved, so the visitor cache is
+ * flushed. */
+#include "event_internal.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define BATCH 8192
+/* At most one batch every INTERVAL_MS while events keep coming: the larger the batch, the fewer
+ * times each index page of the store is written. It is also how far the store's tables lag
+ * behind the log (readers of /event's visitors take the rest from the log). */
+#define INTERVAL_MS 100
+
+typedef struct logged {
+    int64_t id, account, ts;
+    char *uuid, *payload;
+    size_t payload_len;
+} logged;
+
+struct ev_ingest {
+    pthread_t thread;
+    int running;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int due, stop;
+    sqlite3 *db, *logdb;
+    vc_cache *cache;
+    ev_log *log;
+    sqlite3_stmt *read, *real, *attr, *link, *cls_set, *cls_del, *edge, *applied_set, *maxrow;
+    int64_t applied, known_maxrow;
+    logged *rows;
+};
+
+static int step(sqlite3_stmt *st)
+{
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : -1;
+}
+
+static int64_t num(const cJSON *a, int i)
+{
+    const cJSON *v = cJSON_GetArrayItem(a, i);
+    return cJSON_IsNumber(v) ? (int64_t)v->valuedouble : 0;
+}
+
+static const char *text(const cJSON *a, int i)
+{
+    const cJSON *v = cJSON_GetArrayItem(a, i);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* The store's writes of one logged event. */
+static int store_event(ev_ingest *g, const logged *e)
+{
+    ev_payload p;
+    if (ev_payload_parse(e->payload, e->payload_len, &p)) {
+        fprintf(stderr, "personae serve: /event: event %lld of the log is not readable; skipped\n", (long long)e->id);
+        return 0;
+    }
+    int ok = 1;
+    for (const cJSON *t = p.realized ? p.realized->child : NULL; ok && t; t = t->next) {
+        sqlite3_bind_int64(g->real, 1, e->account);
+        sqlite3_bind_text(g->real, 2, e->uuid, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(g->real, 3, (int64_t)t->valuedouble);
+        sqlite3_bind_int64(g->real, 4, e->ts);
+        ok = step(g->real) == 0;
+        int64_t rowid = sqlite3_last_insert_rowid(g->db);
+        if (rowid > g->known_maxrow)
+            g->known_maxrow = rowid;
+    }
+    for (const cJSON *a = p.attrs ? p.attrs->child : NULL; ok && a; a = a->next) {
+        const char *k = text(a, 0), *v = text(a, 1);
+        if (!k || !v)
+            continue;
+        sqlite3_bind_int64(g->attr, 1, e->account);
+        sqlite3_bind_text(g->attr, 2, e->uuid, -1, SQLITE_STATIC);
+        sqlite3_bind_text(g->attr, 3, k, -1, SQLITE_STATIC);
+        sqlite3_bind_text(g->attr, 4, v, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(g->attr, 5, e->ts);
+        ok = step(g->attr) == 0;
+    }
+    for (const cJSON *c = p.cids ? p.cids->child : NULL; ok && c; c = c->next) {
+        const char *cid = text(c, 1);
+        if (!cid)
+            continue;
+        sqlite3_bind_int64(g->link, 1, e->account);
+        sqlite3_bind_text(g->link, 2, e->uuid, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(g->link, 3, num(c, 0));
+        sqlite3_bind_text(g->link, 4, cid, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(g->link, 5, e->ts);
+        ok = step(g->link) == 0;
+    }
+    for (const cJSON *m = p.cls ? p.cls->child : NULL; ok && m; m = m->next) {
+        sqlite3_stmt *st = num(m, 1) ? g->cls_set : g->cls_del;
+        sqlite3_bind_int64(st, 1, num(m, 0));
+        sqlite3_bind_text(st, 2, e->uuid, -1, SQLITE_STATIC);
+        if (num(m, 1)) {
+            sqlite3_bind_int64(st, 3, num(m, 1));
+            sqlite3_bind_int64(st, 4, e->ts);
+            sqlite3_bind_int64(st, 5, num(m, 2));
+        }
+        ok = step(st) == 0;
+    }
+    for (const cJSON *x = p.edge ? p.edge->child : NULL; ok && x; x = x->next) {
+        sqlite3_bind_int64(g->edge, 1, e->account);
+        sqlite3_bind_int64(g->edge, 2, num(x, 0));
+        sqlite3_bind_text(g->edge, 3, e->uuid, -1, SQLITE_STATIC);
+        if (num(x, 1))
+            sqlite3_bind_int64(g->edge, 4, num(x, 1));
+        else
+            sqlite3_bind_null(g->edge, 4);
+        if (num(x, 2))
+            sqlite3_bind_int64(g->edge, 5, num(x, 2));
+        else
+            sqlite3_bind_null(g->edge, 5);
+        sqlite3_bind_int64(g->edge, 6, num(x, 3));
+        sqlite3_bind_int64(g->edge, 7, e->ts);
+        ok = step(g->edge) == 0;
+    }
+    ev_payload_free(&p);
+    return ok ? 0 : -1;
+}
+
+static int64_t max_rowid(ev_ingest *g)
+{
+    int64_t v = -1;
+    if (sqlite3_step(g->maxrow) == SQLITE_ROW)
+        v = sqlite3_column_int64(g->maxrow, 0);
+    sqlite3_reset(g->maxrow);
+    return v;
+}
+
+static void free_rows(logged *rows, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(rows[i].uuid), free(rows[i].payload);
+}
+
+/* Moves up to BATCH logged events into the store. Returns how many, or -1 on failure. */
+static long ingest_some(ev_ingest *g)
+{
+    size_t n = 0;
+    int ok = 1, rc;
+    sqlite3_bind_int64(g->read, 1, g->applied);
+    while (ok && n < BATCH && (rc = sqlite3_step(g->read)) == SQLITE_ROW) {
+        logged *e = &g->rows[n];
+        e->id = sqlite3_column_int64(g->read, 0);
+        e->account = sqlite3_column_int64(g->read, 1);
+        e->uuid = strdup((const char *)sqlite3_column_text(g->read, 2));
+        e->ts = sqlite3_column_int64(g->read, 3);
+        e->payload_len = (size_t)sqlite3_column_bytes(g->read, 4);
+        e->payload = malloc(e->payload_len + 1);
+        if (e->payload)
+            memcpy(e->payload, sqlite3_column_text(g->read, 4), e->payload_len + 1);
+        n++;
+        ok = e->uuid && e->payload;
+    }
+    sqlite3_reset(g->read);
+    if (!ok) {
+        free_rows(g->rows, n);
+        return -1;
+    }
+    if (n == 0)
+        return 0;
+    ok = store_begin(g->db) == 0;
+    int foreign = 0;
+    if (ok) {
+        int64_t m = max_rowid(g);
+        foreign = m != g->known_maxrow;
+        g->known_maxrow = m;
+    }
+    for (size_t i = 0; ok && i < n; i++)
+        ok = store_event(g, &g->rows[i]) == 0;
+    if (ok) {
+        sqlite3_bind_int64(g->applied_set, 1, g->rows[n - 1].id);
+        ok = step(g->applied_set) == 0;
+    }
+    ok = ok && store_commit(g->db) == 0;
+    if (!ok) {
+        fprintf(stderr, "personae serve: /event: events could not be moved into the store (they stay in the event "
+                        "log, tried again): %s\n", sqlite3_errmsg(g->db));
+        store_rollback(g->db);
+        g->known_maxrow = -1; /* unknown: the next batch flushes the cache */
+        free_rows(g->rows, n);
+        return -1;
+    }
+    g->applied = g->rows[n - 1].id;
+    ev_log_ingested(g->log, g->applied);
+    free_rows(g->rows, n);
+    if (foreign)
+        vc_flush(g->cache);
+    return (long)n;
+}
+
+/* Moves everything there is; -1 when the store refused (it is tried again later). */
+static int drain(ev_ingest *g)
+{
+    long n;
+    while ((n = ingest_some(g)) > 0)
+        ;
+    return n < 0 ? -1 : 0;
+}
+
+static void *run(void *arg)
+{
+    ev_ingest *g = arg;
+    pthread_mutex_lock(&g->mu);
+    for (;;) {
+        while (!g->due && !g->stop) {
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_nsec += 250 * 1000000L;
+            if (until.tv_nsec >= 1000000000L)
+                until.tv_sec++, until.tv_nsec -= 1000000000L;
+            if (pthread_cond_timedwait(&g->cv, &g->mu, &until) == ETIMEDOUT && !g->due && !g->stop) {
+                /* idle: notice onboarding by another process between events */
+                pthread_mutex_unlock(&g->mu);
+                int64_t m = max_rowid(g);
+                if (m >= 0 && m != g->known_maxrow) {
+                    vc_flush(g->cache);
+                    g->known_maxrow = m;
+                }
+                drain(g); /* and what a failed batch left */
+                pthread_mutex_lock(&g->mu);
+            }
+        }
+        int stopping = g->stop;
+        g->due = 0;
+        pthread_mutex_unlock(&g->mu);
+        int failed = drain(g);
+        if (stopping)
+            break;
+        /* let events gather (or, when the store refused them, do not spin on it) */
+        pthread_mutex_lock(&g->mu);
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += INTERVAL_MS * 1000000L;
+        if (until.tv_nsec >= 1000000000L)
+            until.tv_sec++, until.tv_nsec -= 1000000000L;
+        while (!g->stop && pthread_cond_timedwait(&g->cv, &g->mu, &until) != ETIMEDOUT)
+            ;
+        (void)failed;
+    }
+    return NULL;
+}
+
+/* Where to resume: the store's progress if it is for this log; from the log's start if the log
+ * is another one (a new store-events file beside an old store). */
+static int start_from(ev_ingest *g)
+{
+    sqlite3_stmt *log_id = store_prepare(g->logdb, "SELECT log_id FROM log_meta WHERE id = 1");
+    sqlite3_stmt *mine = store_prepare(g->db, "SELECT log_id, applied FROM event_ingest WHERE id = 1");
+    int ok = log_id && mine && sqlite3_step(log_id) == SQLITE_ROW && sqlite3_step(mine) == SQLITE_ROW;
+    if (ok && strcmp((const char *)sqlite3_column_text(log_id, 0), (const char *)sqlite3_column_text(mine, 0)) == 0) {
+        g->applied = sqlite3_column_int64(mine, 1);
+    } else if (ok) {
+        sqlite3_stmt *set = store_prepare(g->db, "UPDATE event_ingest SET log_id = ?, applied = 0 WHERE id = 1");
+        ok = set && sqlite3_bind_text(set, 1, (const char *)sqlite3_column_text(log_id, 0), -1, SQLITE_TRANSIENT) ==
+                        SQLITE_OK && sqlite3_step(set) == SQLITE_DONE;
+        sqlite3_finalize(set);
+        g->applied = 0;
+    }
+    sqlite3_finalize(log_id);
+    sqlite3_finalize(mine);
+    return ok ? 0 : -1;
+}
+
+int ev_ingest_start(const char *db_path, vc_cache *cache, ev_log *log, ev_ingest **out, char *err, size_t errcap)
+{
+    ev_ingest *g = calloc(1, sizeof *g);
+    if (!g)
+        return snprintf(err, errcap, "out of memory"), -1;
+    g->cache = cache;
+    g->log = log;
+    pthread_mutex_init(&g->mu, NULL);
+    pthread_cond_init(&g->cv, NULL);
+    char path[4096];
+    ev_log_path(db_path, path, sizeof path);
+    g->rows = calloc(BATCH, sizeof *g->rows);
+    if (!cache || !g->rows) {
+        snprintf(err, errcap, "out of memory");
+        ev_ingest_free(g);
+        return -1;
+    }
+    if (store_open(db_path, 0, &g->db, err, errcap)) {
+        ev_ingest_free(g);
+        return -1;
+    }
+    if (sqlite3_open_v2(path, &g->logdb, SQLITE_OPEN_READONLY | SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK) {
+        snprintf(err, errcap, "%s: cannot read the event log: %s", path, sqlite3_errmsg(g->logdb));
+        ev_ingest_free(g);
+        return -1;
+    }
+    sqlite3_busy_timeout(g->logdb, 10000);
+    sqlite3_exec(g->db, "PRAGMA cache_size=-65536", NULL, NULL, NULL);
+    g->read = store_prepare(g->logdb, "SELECT id, account_id, uuid, ts, payload FROM event_log WHERE id > ? ORDER BY id");
+    g->real = store_prepare(g->db, "INSERT INTO realizations(account_id, uuid, trait_id, ts) VALUES(?, ?, ?, ?)");
+    g->attr = store_prepare(g->db, "INSERT INTO visitor_attributes(account_id, uuid, key, value, ts) VALUES(?, ?, ?, ?, ?) "
+                                   "ON CONFLICT(account_id, uuid, key) DO UPDATE SET value = excluded.value, ts = excluded.ts");
+    g->link = store_prepare(g->db, "INSERT INTO device_links(account_id, uuid, data_source_id, cid, first_ts, last_ts) "
+                                   "VALUES(?1, ?2, ?3, ?4, ?5, ?5) ON CONFLICT(account_id, uuid, data_source_id, cid) DO "
+                                   "UPDATE SET last_ts = MAX(last_ts, excluded.last_ts)");
+    g->cls_set = store_prepare(g->db, "INSERT OR REPLACE INTO classifications(model_id, uuid, baseline_id, ts, version, "
+                                      "source) VALUES(?, ?, ?, ?, ?, 'event')");
+    g->cls_del = store_prepare(g->db, "DELETE FROM classifications WHERE model_id = ? AND uuid = ?");
+    g->edge = store_prepare(g->db, "INSERT INTO edge_reports(account_id, model_id, uuid, baseline_id, server_baseline_id, "
+                                   "version, ts) VALUES(?, ?, ?, ?, ?, ?, ?)");
+    g->applied_set = store_prepare(g->db, "UPDATE event_ingest SET applied = ? WHERE id = 1");
+    g->maxrow = store_prepare(g->db, "SELECT COALESCE(MAX(rowid), 0) FROM realizations");
+    int ok = g->read && g->real && g->attr && g->link && g->cls_set && g->cls_del && g->edge && g->applied_set &&
+             g->maxrow && start_from(g) == 0;
+    if (!ok) {
+        snprintf(err, errcap, "cannot prepare the event ingester: %s", sqlite3_errmsg(g->db));
+        ev_ingest_free(g);
+        return -1;
+    }
+    g->known_maxrow = max_rowid(g);
+    ev_log_ingested(log, g->applied);
+    if (ev_log_load_pending(log, g->applied)) {
+        snprintf(err, errcap, "cannot read the event log");
+        ev_ingest_free(g);
+        return -1;
+    }
+    g->due = 1; /* what a previous run logged and did not move is moved first */
+    if (pthread_create(&g->thread, NULL, run, g)) {
+        snprintf(err, errcap, "cannot start the event ingester thread");
+        ev_ingest_free(g);
+        return -1;
+    }
+    g->running = 1;
+    *out = g;
+    return 0;
+}
+
+void ev_ingest_wake(void *ingest)
+{
+    ev_ingest *g = ingest;
+    pthread_mutex_lock(&g->mu);
+    g->due = 1;
+    pthread_cond_signal(&g->cv);
+    pthread_mutex_unlock(&g->mu);
+}
+
+void ev_ingest_stop(ev_ingest *g)
+{
+    if (!g || !g->running)
+        return;
+    pthread_mutex_lock(&g->mu);
+    g->stop = 1;
+    pthread_cond_signal(&g->cv);
+    pthread_mutex_unlock(&g->mu);
+    pthread_join(g->thread, NULL);
+    g->running = 0;
+}
+
+void ev_ingest_free(ev_ingest *g)
+{
+    if (!g)
+        return;
+    sqlite3_finalize(g->read), sqlite3_finalize(g->real), sqlite3_finalize(g->attr), sqlite3_finalize(g->link);
+    sqlite3_finalize(g->cls_set), sqlite3_finalize(g->cls_del), sqlite3_finalize(g->edge);
+    sqlite3_finalize(g->applied_set), sqlite3_finalize(g->maxrow);
+    store_close(g->db);
+    sqlite3_close(g->logdb);
+    free(g->rows);
+    pthread_cond_destroy(&g->cv);
+    pthread_mutex_destroy(&g->mu);
+    free(g);
+}

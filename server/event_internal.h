@@ -1,0 +1,172 @@
+/*
+ * What the files of /event share (event.c, event_params.c, event_reader.c, event_log.c,
+ * event_ingest.c): the runtime and one call. Not a public interface: event.h is.
+ *
+ * The path of an event's writes: the call is evaluated on its HTTP thread, which encodes what
+ * it stores as one payload (JSON); the event log (event_log.c, a small SQLite database of its
+ * own beside the store, STORE-events) commits queued calls in groups and only then are they
+ * answered, so an acknowledged event is durable; the ingester (event_ingest.c) moves logged
+ * events into the store's tables (realizations, visitor_attributes, device_links,
+ * classifications, edge_reports) in large transactions, and the log forgets them after that.
+ * A commit that answers wait for is a few pages (the log), not one page per index the store
+ * keeps up to date; what the store does not have yet, readers take from the log.
+ */
+#ifndef PN_SERVER_EVENT_INTERNAL_H
+#define PN_SERVER_EVENT_INTERNAL_H
+
+#include <pthread.h>
+
+#include "event.h"
+#include "event_view.h"
+#include "visitor_cache.h"
+
+#define EV_MAX_PARAMS 256
+#define EV_MAX_KEY 128
+#define EV_MAX_VALUE 4096
+#define EV_MAX_UUID VC_MAX_ID
+#define EV_MAX_CIDS 8
+#define EV_MAX_GRAPH 100
+
+/* ---- parameters (event_params.c) ------------------------------------------------------------ */
+
+typedef struct ev_param {
+    const char *key, *value; /* NUL-terminated */
+    size_t klen, vlen;
+} ev_param;
+
+typedef struct ev_params {
+    ev_param items[EV_MAX_PARAMS];
+    size_t n;
+    int too_many;
+    char *text;  /* decoded form body (owned) */
+    cJSON *json; /* parsed JSON body (owned) */
+    char *numbers; /* JSON numbers and booleans as text (owned) */
+} ev_params;
+
+/* The query string of the request. */
+void ev_params_query(ev_params *p, struct MHD_Connection *conn);
+/* A POST body: form-encoded or a JSON object of strings, numbers and booleans. Returns 0, or -1
+ * with *why set. */
+int ev_params_body(ev_params *p, const char *body, size_t len, const char **why);
+void ev_params_free(ev_params *p);
+
+/* ---- one call -------------------------------------------------------------------------------- */
+
+typedef struct ev_attr {
+    char *key, *value; /* owned */
+} ev_attr;
+
+typedef struct ev_edge {
+    int64_t model, reported, server, version; /* reported/server 0: none */
+} ev_edge;
+
+struct ev_call {
+    ev_call *next; /* in the log's queue */
+    ev_runtime *rt;
+    struct MHD_Connection *conn;
+    int status;
+    char *body; /* the answer (owned) */
+    size_t body_len;
+    char cookie[EV_MAX_UUID + 1];
+    int set_cookie;
+    /* what to store */
+    int64_t account, now;
+    char uuid[EV_MAX_UUID + 1];
+    vc_row *realized; /* (trait, now) */
+    size_t nrealized;
+    ev_attr *attrs;
+    size_t nattrs;
+    vc_link cids[EV_MAX_CIDS];
+    size_t ncids;
+    vc_cls cls[SRV_MAX_MODELS]; /* baseline 0: the visitor left the model's predictive segment */
+    size_t ncls;
+    ev_edge edge[SRV_MAX_MODELS];
+    size_t nedge;
+    char *payload; /* all of the above, as the event log stores it (owned) */
+    size_t payload_len;
+    int64_t seq;   /* its id in the event log, once committed */
+};
+
+/* The payload of a call (ev_payload_encode) and its reading (event_payload.c). */
+int ev_payload_encode(ev_call *c);
+typedef struct ev_payload {
+    cJSON *root;
+    const cJSON *realized, *attrs, *cids, *cls, *edge; /* arrays, or NULL */
+} ev_payload;
+int ev_payload_parse(const char *text, size_t len, ev_payload *out); /* 0, or -1: not a payload */
+void ev_payload_free(ev_payload *p);
+
+/* ---- the store side (event_reader.c) ---------------------------------------------------------- */
+
+typedef struct ev_reader ev_reader;
+typedef struct ev_readers ev_readers;
+
+typedef struct ev_log ev_log;
+ev_readers *ev_readers_new(const char *db_path, ev_log *log);
+void ev_readers_free(ev_readers *rs);
+ev_reader *ev_reader_get(ev_readers *rs); /* NULL when the store cannot be opened */
+void ev_reader_put(ev_readers *rs, ev_reader *r);
+sqlite3 *ev_reader_db(ev_reader *r);
+/* The vc_loader of the visitor cache; ctx is an ev_reader. Takes the pending events first and
+ * the store second, so that an event moved from the one to the other in between is found in the
+ * store. */
+int ev_reader_load(void *ctx, int64_t account, const char *uuid, unsigned what, vc_visitor *out);
+/* The devices seen with authenticated id (ds, cid), appended to out[*n < cap] unless already
+ * there or equal to self. */
+int ev_reader_graph(ev_reader *r, int64_t account, int64_t ds, const char *cid, const char *self,
+                    char (*out)[EV_MAX_UUID + 1], size_t *n, size_t cap);
+
+/* ---- the runtime ------------------------------------------------------------------------------ */
+
+typedef struct ev_ingest ev_ingest;
+
+struct ev_runtime {
+    srv_config *cfg;
+    _Atomic uint64_t onboarded_seen; /* the cfg->onboarded the cache has caught up with */
+    ev_readers *readers;
+    ev_views *views;
+    vc_cache *cache;
+    ev_log *log;
+    ev_ingest *ingest;
+};
+
+/* The path of the event log beside the store: STORE-events (out: at least 4096 bytes). */
+void ev_log_path(const char *db_path, char *out, size_t cap);
+
+/* The event log's writer thread (event_log.c): commits queued calls in groups and resumes their
+ * connections. Creates STORE-events when missing. */
+int ev_log_start(const char *db_path, ev_log **out, char *err, size_t errcap);
+/* fn(ctx) runs after each commit (the ingester's wake-up). */
+void ev_log_on_commit(ev_log *l, void (*fn)(void *), void *ctx);
+/* Queues a call and suspends its connection (under the log's lock, so the writer cannot resume
+ * it first); -1 when the log is stopping. */
+int ev_log_queue(ev_log *l, ev_call *c);
+/* A pending event of a visitor (copied out of the log's memory). */
+typedef struct ev_logged {
+    int64_t id, ts;
+    char *payload;
+    size_t len;
+} ev_logged;
+/* The visitor's events that the store's tables may not have yet, and the highest id committed
+ * (every event of the visitor up to it is in the log or in the store). Caller frees *out with
+ * ev_logged_free. */
+int ev_log_pending(ev_log *l, int64_t account, const char *uuid, ev_logged **out, size_t *n, int64_t *upto);
+void ev_logged_free(ev_logged *e, size_t n);
+/* Adds to out the other devices of pending events seen with (ds, cid), like ev_reader_graph. */
+int ev_log_pending_graph(ev_log *l, int64_t account, int64_t ds, const char *cid, const char *self,
+                         char (*out)[EV_MAX_UUID + 1], size_t *n, size_t cap);
+/* At start: keeps in memory the logged events after `after` (a previous run's). */
+int ev_log_load_pending(ev_log *l, int64_t after);
+/* Events up to `id` are in the store: the log may delete them and forget them. */
+void ev_log_ingested(ev_log *l, int64_t id);
+void ev_log_stop(ev_log *l); /* commits and resumes everything queued first */
+void ev_log_free(ev_log *l);
+
+/* The ingester (event_ingest.c): one thread moving logged events into the store; flushes the
+ * cache when it finds realizations it did not write (onboarding by another process). */
+int ev_ingest_start(const char *db_path, vc_cache *cache, ev_log *log, ev_ingest **out, char *err, size_t errcap);
+void ev_ingest_wake(void *ingest);
+void ev_ingest_stop(ev_ingest *g); /* moves everything logged first */
+void ev_ingest_free(ev_ingest *g);
+
+#endif

@@ -1,0 +1,119 @@
+/* The parameters of an /event call (event_internal.h): the query string, a form-encoded body or
+ * a JSON object. Keys and values point into libmicrohttpd's copy of the request or into buffers
+ * the params own; nothing is copied per parameter. */
+#include "event_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void add(ev_params *p, const char *k, size_t klen, const char *v, size_t vlen)
+{
+    if (p->n == EV_MAX_PARAMS) {
+        p->too_many = 1;
+        return;
+    }
+    if (klen == 0 || klen > EV_MAX_KEY || vlen > EV_MAX_VALUE)
+        return; /* not a signal any rule could use */
+    p->items[p->n++] = (ev_param){k, v, klen, vlen};
+}
+
+static enum MHD_Result on_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    (void)kind;
+    add(cls, key, strlen(key), value ? value : "", value ? strlen(value) : 0);
+    return MHD_YES;
+}
+
+void ev_params_query(ev_params *p, struct MHD_Connection *conn)
+{
+    MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, on_arg, p);
+}
+
+static int hexval(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* Decodes application/x-www-form-urlencoded text in place; returns the new length. */
+static size_t form_decode(char *s, size_t n)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '+')
+            s[o++] = ' ';
+        else if (s[i] == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
+            s[o++] = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
+            i += 2;
+        } else
+            s[o++] = s[i];
+    }
+    return o;
+}
+
+static int json_body(ev_params *p, const char *body, size_t len, const char **why)
+{
+    p->json = cJSON_ParseWithLength(body, len);
+    if (!cJSON_IsObject(p->json))
+        return *why = "the request body is neither a JSON object nor form-encoded signals", -1;
+    size_t count = (size_t)cJSON_GetArraySize(p->json);
+    p->numbers = malloc(count * 32 + 1);
+    if (!p->numbers)
+        return *why = "out of memory", -1;
+    char *num = p->numbers;
+    for (const cJSON *f = p->json->child; f; f = f->next) {
+        if (cJSON_IsString(f)) {
+            add(p, f->string, strlen(f->string), f->valuestring, strlen(f->valuestring));
+        } else if (cJSON_IsNumber(f) || cJSON_IsBool(f)) {
+            int n = cJSON_IsBool(f)                                      ? snprintf(num, 32, "%s", cJSON_IsTrue(f) ? "true" : "false")
+                    : f->valuedouble == (double)(int64_t)f->valuedouble ? snprintf(num, 32, "%lld", (long long)f->valuedouble)
+                                                                         : snprintf(num, 32, "%.17g", f->valuedouble);
+            add(p, f->string, strlen(f->string), num, (size_t)n);
+            num += n + 1;
+        } else {
+            return *why = "signal values in a JSON body must be strings, numbers or booleans", -1;
+        }
+    }
+    return 0;
+}
+
+int ev_params_body(ev_params *p, const char *body, size_t len, const char **why)
+{
+    size_t i = 0;
+    while (i < len && (body[i] == ' ' || body[i] == '\n' || body[i] == '\r' || body[i] == '\t'))
+        i++;
+    if (i == len)
+        return 0;
+    if (body[i] == '{')
+        return json_body(p, body, len, why);
+    p->text = malloc(len + 1);
+    if (!p->text)
+        return *why = "out of memory", -1;
+    memcpy(p->text, body, len);
+    p->text[len] = '\0';
+    for (char *part = p->text, *next; part && *part; part = next) {
+        next = strchr(part, '&');
+        if (next)
+            *next++ = '\0';
+        char *eq = strchr(part, '=');
+        if (eq)
+            *eq = '\0';
+        size_t klen = form_decode(part, strlen(part));
+        part[klen] = '\0';
+        size_t vlen = eq ? form_decode(eq + 1, strlen(eq + 1)) : 0;
+        if (eq)
+            eq[1 + vlen] = '\0';
+        add(p, part, klen, eq ? eq + 1 : "", vlen);
+    }
+    return 0;
+}
+
+void ev_params_free(ev_params *p)
+{
+    free(p->text);
+    free(p->numbers);
+    cJSON_Delete(p->json);
+    p->text = p->numbers = NULL;
+    p->json = NULL;
+    p->n = 0;
+}

@@ -1,0 +1,212 @@
+/* The streaming JSON writer (json_out.h). */
+#include "json_out.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void put(jw *w, const char *s, size_t n)
+{
+    if (w->oom)
+        return;
+    if (w->len + n + 1 > w->cap) {
+        size_t cap = w->cap ? w->cap : 1024;
+        while (cap < w->len + n + 1)
+            cap *= 2;
+        char *b = realloc(w->buf, cap);
+        if (!b) {
+            w->oom = 1;
+            return;
+        }
+        w->buf = b;
+        w->cap = cap;
+    }
+    memcpy(w->buf + w->len, s, n);
+    w->len += n;
+    w->buf[w->len] = '\0';
+}
+
+/* The separator before a value or a key. */
+static void item(jw *w)
+{
+    if (w->after_key) {
+        w->after_key = 0;
+        return;
+    }
+    if (w->depth > 0 && w->depth <= JW_MAX_DEPTH) {
+        if (w->has_items[w->depth - 1])
+            put(w, ",", 1);
+        w->has_items[w->depth - 1] = 1;
+    }
+}
+
+static void open_container(jw *w, char c)
+{
+    item(w);
+    put(w, &c, 1);
+    if (++w->depth <= JW_MAX_DEPTH)
+        w->has_items[w->depth - 1] = 0;
+    else
+        w->oom = 1; /* deeper than any answer we write: a bug, reported as a failure */
+}
+
+static void close_container(jw *w, char c)
+{
+    put(w, &c, 1);
+    if (w->depth-- <= 0)
+        w->oom = 1;
+}
+
+void jw_object_begin(jw *w) { open_container(w, '{'); }
+void jw_object_end(jw *w) { close_container(w, '}'); }
+void jw_array_begin(jw *w) { open_container(w, '['); }
+void jw_array_end(jw *w) { close_container(w, ']'); }
+
+static void escaped(jw *w, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    put(w, "\"", 1);
+    size_t run = 0; /* characters that need no escape are copied in runs */
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        put(w, s + run, i - run);
+        run = i + 1;
+        char e[6] = {'\\', (char)c, 0, 0, 0, 0};
+        size_t len = 2;
+        if (c == '\n')
+            e[1] = 'n';
+        else if (c == '\r')
+            e[1] = 'r';
+        else if (c == '\t')
+            e[1] = 't';
+        else if (c < 0x20) {
+            e[1] = 'u', e[2] = '0', e[3] = '0', e[4] = hex[c >> 4], e[5] = hex[c & 15];
+            len = 6;
+        }
+        put(w, e, len);
+    }
+    put(w, s + run, n - run);
+    put(w, "\"", 1);
+}
+
+void jw_key(jw *w, const char *key)
+{
+    item(w);
+    escaped(w, key, strlen(key));
+    put(w, ":", 1);
+    w->after_key = 1;
+}
+
+void jw_string(jw *w, const char *s)
+{
+    jw_string_n(w, s, strlen(s));
+}
+
+void jw_string_n(jw *w, const char *s, size_t len)
+{
+    item(w);
+    escaped(w, s, len);
+}
+
+static size_t format_u64(uint64_t v, char *out)
+{
+    char tmp[24];
+    size_t n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    for (size_t i = 0; i < n; i++)
+        out[i] = tmp[n - 1 - i];
+    return n;
+}
+
+void jw_int(jw *w, int64_t v)
+{
+    char b[24];
+    size_t n = 0;
+    if (v < 0)
+        b[n++] = '-';
+    n += format_u64(v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v, b + n);
+    item(w);
+    put(w, b, n);
+}
+
+size_t jw_format_fixed6(double v, char *out)
+{
+    /* v * 1e6 is exact to within half an ulp, which for |x| < 2^33 is under 2^-21: unless x is
+     * that close to a half, rounding it to the nearest integer (ties to even, like printf)
+     * gives the same digits as printf's exact decimal expansion. The rest goes to printf. */
+    double a = fabs(v), x = a * 1e6;
+    if (isfinite(v) && x < 8589934592.0) {
+        double frac = x - floor(x);
+        if (fabs(frac - 0.5) > 1e-6) {
+            uint64_t r = (uint64_t)nearbyint(x);
+            size_t n = 0;
+            if (signbit(v))
+                out[n++] = '-';
+            n += format_u64(r / 1000000, out + n);
+            out[n++] = '.';
+            uint64_t f = r % 1000000;
+            for (int i = 5; i >= 0; i--, f /= 10)
+                out[n + (size_t)i] = (char)('0' + f % 10);
+            n += 6;
+            out[n] = '\0';
+            return n;
+        }
+    }
+    int n = snprintf(out, 32, "%.6f", v);
+    if (n <= 0 || n >= 32) /* |v| >= 1e24: no answer has such numbers, but stay valid JSON */
+        n = snprintf(out, 32, "%.17g", v);
+    return (size_t)n;
+}
+
+void jw_fixed6(jw *w, double v)
+{
+    if (!isfinite(v)) {
+        jw_null(w);
+        return;
+    }
+    char b[32];
+    size_t n = jw_format_fixed6(v, b);
+    item(w);
+    put(w, b, n);
+}
+
+void jw_bool(jw *w, int v)
+{
+    item(w);
+    put(w, v ? "true" : "false", v ? 4 : 5);
+}
+
+void jw_null(jw *w)
+{
+    item(w);
+    put(w, "null", 4);
+}
+
+void jw_raw_value(jw *w, const char *s, size_t len)
+{
+    item(w);
+    put(w, s, len);
+}
+
+char *jw_take(jw *w, size_t *len)
+{
+    char *b = w->oom || w->depth != 0 ? NULL : w->buf;
+    if (!b)
+        free(w->buf);
+    if (len)
+        *len = b ? w->len : 0;
+    memset(w, 0, sizeof *w);
+    return b;
+}
+
+void jw_free(jw *w)
+{
+    free(w->buf);
+    memset(w, 0, sizeof *w);
+}
