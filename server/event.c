@@ -334,13 +334,13 @@ static int eval_model(eval *e, const ev_model *m, const int64_t (*reports)[2], s
         if (reports[i][0] == m->id)
             reported = reports[i][1];
     jw_object_begin(w);
-    jw_key(w, "model_id"), jw_int(w, m->id);
+    JW_KEY(w, "model_id"), jw_int(w, m->id);
     if (!m->snap) {
-        jw_key(w, "status"), jw_string(w, "not_trained");
-        jw_key(w, "persona"), jw_null(w);
+        JW_KEY(w, "status"), jw_string(w, "not_trained");
+        JW_KEY(w, "persona"), jw_null(w);
         goto edge;
     }
-    jw_key(w, "version"), jw_int(w, m->version);
+    JW_KEY(w, "version"), jw_int(w, m->version);
     const prof *p = profile(e, m->cross, m->device);
     if (!p)
         return -1;
@@ -350,15 +350,15 @@ static int eval_model(eval *e, const ev_model *m, const int64_t (*reports)[2], s
         in_base = qualifies(&m->base[i], p, since, c->now);
     int in_target = has ? !m->has_target || qualifies(&m->target, p, since, c->now) : !m->has_target;
     if (in_base) {
-        jw_key(w, "status"), jw_string(w, "in_baseline");
-        jw_key(w, "persona"), jw_null(w);
+        JW_KEY(w, "status"), jw_string(w, "in_baseline");
+        JW_KEY(w, "persona"), jw_null(w);
         if (prev && c->ncls < SRV_MAX_MODELS)
             c->cls[c->ncls++] = (vc_cls){m->id, 0, m->version};
         goto edge;
     }
     if (!in_target) {
-        jw_key(w, "status"), jw_string(w, "not_in_target");
-        jw_key(w, "persona"), jw_null(w);
+        JW_KEY(w, "status"), jw_string(w, "not_in_target");
+        JW_KEY(w, "persona"), jw_null(w);
         goto edge;
     }
     /* the visitor's traits within the model's lookback, as snapshot indices */
@@ -385,12 +385,12 @@ static int eval_model(eval *e, const ev_model *m, const int64_t (*reports)[2], s
             free(idx);
         return -1;
     }
-    jw_key(w, "scores");
+    JW_KEY(w, "scores");
     jw_object_begin(w);
     for (size_t i = 0; i < cl.persona_count; i++)
         jw_key(w, pn_snapshot_persona_id(m->snap, i)), jw_fixed6(w, cl.scores[i]);
     jw_object_end(w);
-    jw_key(w, "used_traits"), jw_int(w, cl.used_traits);
+    JW_KEY(w, "used_traits"), jw_int(w, cl.used_traits);
     /* a visitor classified under this version keeps their persona until the next training */
     int32_t persona = cl.persona;
     int kept = 0;
@@ -403,36 +403,36 @@ static int eval_model(eval *e, const ev_model *m, const int64_t (*reports)[2], s
     if (persona < 0) {
         if (idx != stack)
             free(idx);
-        jw_key(w, "status"), jw_string(w, cl.used_traits ? "unclassified" : "no_usable_traits");
-        jw_key(w, "persona"), jw_null(w);
+        JW_KEY(w, "status"), jw_string(w, cl.used_traits ? "unclassified" : "no_usable_traits");
+        JW_KEY(w, "persona"), jw_null(w);
         if (prev && c->ncls < SRV_MAX_MODELS)
             c->cls[c->ncls++] = (vc_cls){m->id, 0, m->version};
         goto edge;
     }
     server_persona = m->persona[persona];
-    jw_key(w, "status"), jw_string(w, "classified");
-    jw_key(w, "persona"), jw_int(w, server_persona);
-    jw_key(w, "score"), jw_fixed6(w, cl.scores[persona]);
-    jw_key(w, "confidence"), jw_fixed6(w, cl.probabilities[persona]);
-    jw_key(w, "kept"), jw_bool(w, kept);
+    JW_KEY(w, "status"), jw_string(w, "classified");
+    JW_KEY(w, "persona"), jw_int(w, server_persona);
+    JW_KEY(w, "score"), jw_fixed6(w, cl.scores[persona]);
+    JW_KEY(w, "confidence"), jw_fixed6(w, cl.probabilities[persona]);
+    JW_KEY(w, "kept"), jw_bool(w, kept);
     pn_driver kept_drivers[PN_MAX_DRIVERS];
     size_t nd = kept ? drivers_for(m->snap, idx, k, (size_t)persona, kept_drivers) : cl.driver_count;
     const pn_driver *d = kept ? kept_drivers : cl.drivers;
     if (idx != stack)
         free(idx);
-    jw_key(w, "drivers");
+    JW_KEY(w, "drivers");
     jw_array_begin(w);
     for (size_t i = 0; i < nd; i++) {
         jw_object_begin(w);
-        jw_key(w, "trait_id"), jw_int(w, m->snap_trait_id[d[i].trait]);
-        jw_key(w, "contribution"), jw_fixed6(w, d[i].contribution);
+        JW_KEY(w, "trait_id"), jw_int(w, m->snap_trait_id[d[i].trait]);
+        JW_KEY(w, "contribution"), jw_fixed6(w, d[i].contribution);
         jw_object_end(w);
     }
     jw_array_end(w);
     for (size_t i = 0; i < m->npred; i++)
         if (m->pred[i].baseline == server_persona) {
-            jw_key(w, "predictive_trait_id"), jw_int(w, m->pred[i].trait);
-            jw_key(w, "predictive_segment_id"), jw_int(w, m->pred[i].segment);
+            JW_KEY(w, "predictive_trait_id"), jw_int(w, m->pred[i].trait);
+            JW_KEY(w, "predictive_segment_id"), jw_int(w, m->pred[i].segment);
             *segment = m->pred[i].segment;
         }
     if ((!prev || prev->version != m->version || prev->baseline != server_persona) && c->ncls < SRV_MAX_MODELS)
@@ -440,14 +440,14 @@ static int eval_model(eval *e, const ev_model *m, const int64_t (*reports)[2], s
 edge:
     if (reported >= 0 && c->nedge < SRV_MAX_MODELS) {
         c->edge[c->nedge++] = (ev_edge){m->id, reported, server_persona, m->version};
-        jw_key(w, "edge_report");
+        JW_KEY(w, "edge_report");
         jw_object_begin(w);
-        jw_key(w, "reported");
+        JW_KEY(w, "reported");
         if (reported)
             jw_int(w, reported);
         else
             jw_null(w);
-        jw_key(w, "agrees"), jw_bool(w, reported == server_persona);
+        JW_KEY(w, "agrees"), jw_bool(w, reported == server_persona);
         jw_object_end(w);
     }
     jw_object_end(w);
@@ -461,7 +461,7 @@ static int evaluate(eval *e, const int64_t (*reports)[2], size_t nreports, jw *w
     ev_call *c = e->c;
     if (vc_get(e->rt->cache, v->account, c->uuid, v->cls_epoch, load, &e->lr, &e->own))
         return -1;
-    jw_key(w, "realized");
+    JW_KEY(w, "realized");
     jw_array_begin(w);
     for (size_t i = 0; i < c->nrealized; i++)
         jw_int(w, c->realized[i].trait);
@@ -470,7 +470,7 @@ static int evaluate(eval *e, const int64_t (*reports)[2], size_t nreports, jw *w
     const prof *dp = profile(e, v->cross, v->device);
     if (!dp)
         return -1;
-    jw_key(w, "traits");
+    JW_KEY(w, "traits");
     jw_array_begin(w);
     for (size_t i = 0; i < dp->nd; i++)
         jw_int(w, dp->d[i].trait);
@@ -491,7 +491,7 @@ static int evaluate(eval *e, const int64_t (*reports)[2], size_t nreports, jw *w
     }
     jw_array_end(&models);
 
-    jw_key(w, "segments");
+    JW_KEY(w, "segments");
     jw_array_begin(w);
     for (size_t i = 0; i < v->nsegments; i++)
         if (rule_holds(&v->segments[i].r, dp, INT64_MIN, INT64_MAX, c->now))
@@ -503,7 +503,7 @@ static int evaluate(eval *e, const int64_t (*reports)[2], size_t nreports, jw *w
     char *text = jw_take(&models, &len);
     if (!text)
         return -1;
-    jw_key(w, "models");
+    JW_KEY(w, "models");
     jw_raw_value(w, text, len);
     free(text);
     return 0;
@@ -515,7 +515,7 @@ static ev_call *fail(ev_call *c, int status, const char *msg)
 {
     jw w = {0};
     jw_object_begin(&w);
-    jw_key(&w, "error"), jw_string(&w, msg);
+    JW_KEY(&w, "error"), jw_string(&w, msg);
     jw_object_end(&w);
     free(c->body);
     c->body = jw_take(&w, &c->body_len);
@@ -604,7 +604,9 @@ ev_call *ev_begin(ev_runtime *rt, struct MHD_Connection *conn, const char *metho
     c->now = srv_now();
     if (strcmp(method, "GET") && strcmp(method, "POST"))
         return fail(c, 405, "method not allowed on /event (allowed: GET, POST)");
-    ev_params *p = calloc(1, sizeof *p);
+    ev_params *p = malloc(sizeof *p); /* items are filled as they come: no need to clear 8 KiB */
+    if (p)
+        p->n = 0, p->too_many = 0, p->text = p->numbers = NULL, p->json = NULL;
     if (!p)
         return fail(c, 500, "out of memory");
     const char *why = NULL;
@@ -694,9 +696,9 @@ ev_call *ev_begin(ev_runtime *rt, struct MHD_Connection *conn, const char *metho
     }
     if (!rc) {
         jw_object_begin(&w);
-        jw_key(&w, "uuid"), jw_string(&w, c->uuid);
-        jw_key(&w, "account"), jw_int(&w, acc);
-        jw_key(&w, "ts"), jw_int(&w, c->now);
+        JW_KEY(&w, "uuid"), jw_string(&w, c->uuid);
+        JW_KEY(&w, "account"), jw_int(&w, acc);
+        JW_KEY(&w, "ts"), jw_int(&w, c->now);
         if (evaluate(&e, (const int64_t(*)[2])reports, nreports, &w)) {
             rc = e.lr.r ? 500 : 503;
             snprintf(msg, sizeof msg, rc == 500 ? "the event could not be evaluated" : "the store cannot be read now");

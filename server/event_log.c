@@ -247,6 +247,7 @@ static int on_wal(void *arg, sqlite3 *db, const char *name, int frames)
 static void *checkpointer(void *arg)
 {
     ev_log *l = arg;
+    srv_background_thread(5);
     pthread_mutex_lock(&l->mu);
     for (;;) {
         while (!l->ckpt_due && !l->stop)
@@ -304,6 +305,7 @@ static void fail_call(ev_call *c, const char *why)
 static void *run(void *arg)
 {
     ev_log *l = arg;
+    srv_background_thread(-5);
     pthread_mutex_lock(&l->mu);
     for (;;) {
         while (!l->queue && !l->stop)

@@ -1,6 +1,12 @@
 /* libmicrohttpd glue: request bodies with a size limit, JSON and binary answers, one log line a
- * request (an /event call only when it fails: there are thousands a second). /event runs outside
- * the API lock (event.h); /snapshot/{token} takes it like the API. */
+ * request (an /event call only when it fails: there are thousands a second).
+ *
+ * libmicrohttpd's polling threads only ever do quick work: /event calls (event.h) are computed
+ * on them and wait for their commit suspended. API requests (and /snapshot/{token}, the demo
+ * API) are handed to API_THREADS threads of their own, the connection suspended meanwhile: the
+ * API runs one request at a time under its lock, and some requests take long (a 64 MiB
+ * onboarding, ?wait=true on a training), which must never stall the /event connections that
+ * share a polling thread. */
 #include "event.h"
 #include "srv.h"
 #include "server.h"
@@ -14,8 +20,19 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#define API_THREADS 4
+
+typedef struct api_job api_job;
+
 typedef struct server {
     sqlite3 *db;
+    /* API requests waiting for an API thread */
+    pthread_mutex_t jobs_mu;
+    pthread_cond_t jobs_cv;
+    api_job *jobs, *jobs_tail;
+    int jobs_stop;
+    pthread_t api_threads[API_THREADS];
+    size_t napi_threads;
     srv_sched *sched;
     pthread_mutex_t lock; /* one request at a time on the API connection */
     srv_config cfg;
@@ -71,7 +88,17 @@ typedef struct conn_state {
     int too_big;
     int route;
     ev_call *call; /* an /event call waiting for its commit */
+    int api_queued, api_done; /* an API request handed to an API thread, and answered by it */
+    srv_resp resp;            /* its answer */
 } conn_state;
+
+struct api_job {
+    api_job *next;
+    server *s;
+    struct MHD_Connection *conn;
+    conn_state *st;
+    srv_req q;
+};
 
 static enum MHD_Result send_json(struct MHD_Connection *conn, srv_resp *r)
 {
@@ -169,43 +196,116 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
     }
     if (st->route == ROUTE_DEMO_FILE)
         return send_demo_file(s, conn, url, method);
-    srv_resp r = {0};
-    if (st->too_big) {
-        srv_fail(&r, 413, "the request body is larger than the limit of %zu bytes for %.100s", st->limit, url);
-    } else {
-        srv_req q = {method,
-                     url,
-                     MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION),
-                     MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "wait"),
-                     MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "destination"),
-                     MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_NONE_MATCH),
-                     st->body,
-                     st->len};
-        pthread_mutex_lock(&s->lock);
-        srv_ctx c = {s->db, 0, 0, NULL, s->sched, &s->lock, &s->cfg};
-        if (st->route == ROUTE_TOKEN) {
-            if (strcmp(method, "GET"))
-                srv_fail(&r, 405, "method %.10s is not allowed on /snapshot/{token} (allowed: GET)", method);
-            else
-                snap_by_token(&c, url + 10, &q, &r);
-        } else if (st->route == ROUTE_DEMO_API) {
-            demo_api(&c, &q, &r);
-        } else {
-            srv_route(&c, &q, &r);
-            /* every write may change what /event evaluates: its caches rebuild */
-            if (strcmp(method, "GET") != 0)
-                atomic_fetch_add(&s->cfg.generation, 1);
-        }
-        srv_ctx_release(&c);
-        pthread_mutex_unlock(&s->lock);
+    if (!st->api_queued) {
+        api_job *job = calloc(1, sizeof *job);
+        if (!job)
+            return MHD_NO;
+        /* header and argument values live as long as the request: the API thread reads them */
+        *job = (api_job){NULL,
+                         s,
+                         conn,
+                         st,
+                         {method, url, MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION),
+                          MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "wait"),
+                          MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "destination"),
+                          MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_NONE_MATCH), st->body,
+                          st->len}};
+        st->api_queued = 1;
+        pthread_mutex_lock(&s->jobs_mu);
+        MHD_suspend_connection(conn);
+        if (s->jobs_tail)
+            s->jobs_tail->next = job;
+        else
+            s->jobs = job;
+        s->jobs_tail = job;
+        pthread_cond_signal(&s->jobs_cv);
+        pthread_mutex_unlock(&s->jobs_mu);
+        return MHD_YES; /* resumed by the API thread once the answer is ready */
     }
+    if (!st->api_done)
+        return MHD_YES;
     /* a token is a credential for its snapshot: it is not logged */
     fprintf(stderr, "personae serve: %s %.200s %d\n", method, st->route == ROUTE_TOKEN ? "/snapshot/<token>" : url,
-            r.status);
-    enum MHD_Result ret = send_json(conn, &r);
-    cJSON_Delete(r.json);
-    free(r.bin);
+            st->resp.status);
+    enum MHD_Result ret = send_json(conn, &st->resp);
+    cJSON_Delete(st->resp.json);
+    free(st->resp.bin);
+    memset(&st->resp, 0, sizeof st->resp);
     return ret;
+}
+
+/* One API request, on an API thread. */
+static void api_run(server *s, conn_state *st, const srv_req *q)
+{
+    srv_resp *r = &st->resp;
+    if (st->too_big) {
+        srv_fail(r, 413, "the request body is larger than the limit of %zu bytes for %.100s", st->limit, q->path);
+        return;
+    }
+    pthread_mutex_lock(&s->lock);
+    srv_ctx c = {s->db, 0, 0, NULL, s->sched, &s->lock, &s->cfg};
+    if (st->route == ROUTE_TOKEN) {
+        if (strcmp(q->method, "GET"))
+            srv_fail(r, 405, "method %.10s is not allowed on /snapshot/{token} (allowed: GET)", q->method);
+        else
+            snap_by_token(&c, q->path + 10, q, r);
+    } else if (st->route == ROUTE_DEMO_API) {
+        demo_api(&c, q, r);
+    } else {
+        srv_route(&c, q, r);
+        /* every write may change what /event evaluates: its caches rebuild */
+        if (strcmp(q->method, "GET") != 0)
+            atomic_fetch_add(&s->cfg.generation, 1);
+    }
+    srv_ctx_release(&c);
+    pthread_mutex_unlock(&s->lock);
+}
+
+static void *api_thread(void *arg)
+{
+    server *s = arg;
+    pthread_mutex_lock(&s->jobs_mu);
+    for (;;) {
+        while (!s->jobs && !s->jobs_stop)
+            pthread_cond_wait(&s->jobs_cv, &s->jobs_mu);
+        if (!s->jobs)
+            break;
+        api_job *job = s->jobs;
+        s->jobs = job->next;
+        if (!s->jobs)
+            s->jobs_tail = NULL;
+        pthread_mutex_unlock(&s->jobs_mu);
+        api_run(s, job->st, &job->q);
+        job->st->api_done = 1;
+        MHD_resume_connection(job->conn);
+        free(job);
+        pthread_mutex_lock(&s->jobs_mu);
+    }
+    pthread_mutex_unlock(&s->jobs_mu);
+    return NULL;
+}
+
+static int api_threads_start(server *s)
+{
+    pthread_mutex_init(&s->jobs_mu, NULL);
+    pthread_cond_init(&s->jobs_cv, NULL);
+    for (; s->napi_threads < API_THREADS; s->napi_threads++)
+        if (pthread_create(&s->api_threads[s->napi_threads], NULL, api_thread, s))
+            break;
+    return s->napi_threads ? 0 : -1;
+}
+
+/* Answers every queued API request, then stops the API threads. */
+static void api_threads_stop(server *s)
+{
+    pthread_mutex_lock(&s->jobs_mu);
+    s->jobs_stop = 1;
+    pthread_cond_broadcast(&s->jobs_cv);
+    pthread_mutex_unlock(&s->jobs_mu);
+    for (size_t i = 0; i < s->napi_threads; i++)
+        pthread_join(s->api_threads[i], NULL);
+    pthread_cond_destroy(&s->jobs_cv);
+    pthread_mutex_destroy(&s->jobs_mu);
 }
 
 static void completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe)
@@ -213,6 +313,8 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls, en
     conn_state *st = *con_cls;
     if (st) {
         ev_call_free(st->call);
+        cJSON_Delete(st->resp.json);
+        free(st->resp.bin);
         free(st->body);
         free(st);
         *con_cls = NULL;
@@ -283,10 +385,18 @@ int pn_server_run(const pn_server_options *o, char *err, size_t errcap)
         store_close(s.db);
         return -1;
     }
+    if (api_threads_start(&s)) {
+        snprintf(err, errcap, "cannot start the API threads");
+        ev_stop(s.ev);
+        ev_free(s.ev);
+        sched_stop(s.sched);
+        store_close(s.db);
+        return -1;
+    }
     /* One polling thread per processor, each with its own epoll set: /event calls never block
      * (the store is read only for visitors the cache lacks, and writes are answered by the
-     * writer), so more threads than processors would only add context switches. The API runs on
-     * the same threads, one request at a time under its lock. */
+     * writer), so more threads than processors would only add context switches. API requests
+     * run on threads of their own (api_thread). */
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     unsigned threads = o->threads > 0 ? (unsigned)o->threads : ncpu > 1 ? (unsigned)ncpu : 2u;
     struct MHD_Daemon *d = MHD_start_daemon(
@@ -296,6 +406,7 @@ int pn_server_run(const pn_server_options *o, char *err, size_t errcap)
         MHD_OPTION_CONNECTION_TIMEOUT, 60u, MHD_OPTION_CONNECTION_LIMIT, 4000u, MHD_OPTION_END);
     if (!d) {
         snprintf(err, errcap, "cannot listen on %s (is the port in use?)", o->listen ? o->listen : "127.0.0.1:8080");
+        api_threads_stop(&s);
         ev_stop(s.ev);
         ev_free(s.ev);
         sched_stop(s.sched);
@@ -310,7 +421,8 @@ int pn_server_run(const pn_server_options *o, char *err, size_t errcap)
     int sig = 0;
     sigwait(&stop, &sig);
     fprintf(stderr, "personae serve: stopping\n");
-    ev_stop(s.ev); /* commits and answers every queued event first */
+    ev_stop(s.ev);         /* commits and answers every queued event first */
+    api_threads_stop(&s);  /* and every queued API request */
     MHD_stop_daemon(d);
     ev_free(s.ev);
     sched_stop(s.sched);

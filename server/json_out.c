@@ -11,7 +11,7 @@ static void put(jw *w, const char *s, size_t n)
     if (w->oom)
         return;
     if (w->len + n + 1 > w->cap) {
-        size_t cap = w->cap ? w->cap : 1024;
+        size_t cap = w->cap ? w->cap : 8192; /* an /event answer fits */
         while (cap < w->len + n + 1)
             cap *= 2;
         char *b = realloc(w->buf, cap);
@@ -97,6 +97,13 @@ void jw_key(jw *w, const char *key)
     item(w);
     escaped(w, key, strlen(key));
     put(w, ":", 1);
+    w->after_key = 1;
+}
+
+void jw_key_plain(jw *w, const char *key, size_t len)
+{
+    item(w);
+    put(w, key, len);
     w->after_key = 1;
 }
 

@@ -32,6 +32,9 @@ void jw_array_begin(jw *w);
 void jw_array_end(jw *w);
 /* An object key (escaped like a string). */
 void jw_key(jw *w, const char *key);
+/* A key known to need no escaping (a literal of letters, digits and _): written as is. */
+void jw_key_plain(jw *w, const char *key, size_t len);
+#define JW_KEY(w, literal) jw_key_plain((w), "\"" literal "\":", sizeof(literal) + 2)
 void jw_string(jw *w, const char *s);
 void jw_string_n(jw *w, const char *s, size_t len);
 void jw_int(jw *w, int64_t v);

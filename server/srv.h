@@ -138,6 +138,11 @@ uint32_t labels_from_json(const cJSON *arr);
 /* Fills buf with n bytes from the kernel's random source (getrandom, retried on EINTR).
  * Returns 0, or -1 with errno set when there is no entropy to be had. */
 int srv_random(void *buf, size_t n);
+/* Changes the calling thread's scheduling priority by `delta` (nice): background work (moving
+ * events into the store, checkpoints) yields to answering calls when the processors are busy,
+ * and the thread whose commits answers wait for goes first (a negative delta needs
+ * CAP_SYS_NICE; without it the thread keeps the normal priority). */
+void srv_background_thread(int delta);
 void auth_new_key(char key[80]);
 int auth_store_key(sqlite3 *db, int64_t account, int64_t user, const char *key);
 /* 0 and the key's account and user, or -1 for a missing or unknown key. */

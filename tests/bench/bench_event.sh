@@ -22,7 +22,7 @@ db = os.path.join(d, "store.db")
 key = subprocess.run([BIN, "admin", "init", "--db", db], capture_output=True, text=True, check=True).stdout.split()[-1]
 s = socket.socket(); s.bind(("127.0.0.1", 0)); port = s.getsockname()[1]; s.close()
 log = open(os.path.join(d, "serve.log"), "w")
-srv = subprocess.Popen([BIN, "serve", "--db", db, "--listen", f"127.0.0.1:{port}"], stderr=log)
+srv = subprocess.Popen([BIN, "serve", "--db", db, "--listen", f"127.0.0.1:{port}"] + os.environ.get("SERVE_ARGS", "").split(), stderr=log)
 base = f"http://127.0.0.1:{port}"
 for _ in range(100):
     try:
