@@ -747,6 +747,10 @@ int ev_start(const char *db_path, srv_config *cfg, size_t cache_mb, ev_runtime *
         return snprintf(err, errcap, "out of memory"), -1;
     }
     ev_log_on_commit(rt->log, ev_ingest_wake, rt->ingest);
+    if (ev_log_run(rt->log, err, errcap)) {
+        ev_free(rt);
+        return -1;
+    }
     *out = rt;
     return 0;
 }

@@ -1,6 +1,6 @@
 /* The ingester (event_internal.h): moves logged events into the store's tables, in as few
- * transactions as it can: each takes whatever the log holds (up to BATCH events), so under load
- * a commit carries thousands of events and their index pages are written once.
+ * transactions as it can: each takes whatever the log has pending (up to BATCH events), so
+ * under load a commit carries thousands of events and their index pages are written once.
  *
  * The store records how far it has ingested (event_ingest.applied) in the same transaction as
  * the rows, so after a crash the ingester resumes exactly there: an event is neither lost nor
@@ -21,24 +21,18 @@
  * behind the log (readers of /event's visitors take the rest from the log). */
 #define INTERVAL_MS 100
 
-typedef struct logged {
-    int64_t id, account, ts;
-    char *uuid, *payload;
-    size_t payload_len;
-} logged;
-
 struct ev_ingest {
     pthread_t thread;
     int running;
     pthread_mutex_t mu;
     pthread_cond_t cv;
     int due, stop;
-    sqlite3 *db, *logdb;
+    sqlite3 *db;
     vc_cache *cache;
     ev_log *log;
-    sqlite3_stmt *read, *real, *attr, *link, *cls_set, *cls_del, *edge, *applied_set, *maxrow;
+    sqlite3_stmt *real, *attr, *link, *cls_set, *cls_del, *edge, *applied_set, *maxrow;
     int64_t applied, known_maxrow;
-    logged *rows;
+    const ev_logged **rows;
 };
 
 static int step(sqlite3_stmt *st)
@@ -61,11 +55,11 @@ static const char *text(const cJSON *a, int i)
 }
 
 /* The store's writes of one logged event. */
-static int store_event(ev_ingest *g, const logged *e)
+static int store_event(ev_ingest *g, const ev_logged *e)
 {
     ev_payload p;
-    if (ev_payload_parse(e->payload, e->payload_len, &p)) {
-        fprintf(stderr, "personae serve: /event: event %lld of the log is not readable; skipped\n", (long long)e->id);
+    if (ev_payload_parse(e->payload, e->len, &p)) {
+        fprintf(stderr, "personae serve: /event: event %lld of the log is not readable; skipped\n", (long long)e->seq);
         return 0;
     }
     int ok = 1;
@@ -141,38 +135,13 @@ static int64_t max_rowid(ev_ingest *g)
     return v;
 }
 
-static void free_rows(logged *rows, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        free(rows[i].uuid), free(rows[i].payload);
-}
-
 /* Moves up to BATCH logged events into the store. Returns how many, or -1 on failure. */
 static long ingest_some(ev_ingest *g)
 {
-    size_t n = 0;
-    int ok = 1, rc;
-    sqlite3_bind_int64(g->read, 1, g->applied);
-    while (ok && n < BATCH && (rc = sqlite3_step(g->read)) == SQLITE_ROW) {
-        logged *e = &g->rows[n];
-        e->id = sqlite3_column_int64(g->read, 0);
-        e->account = sqlite3_column_int64(g->read, 1);
-        e->uuid = strdup((const char *)sqlite3_column_text(g->read, 2));
-        e->ts = sqlite3_column_int64(g->read, 3);
-        e->payload_len = (size_t)sqlite3_column_bytes(g->read, 4);
-        e->payload = malloc(e->payload_len + 1);
-        if (e->payload)
-            memcpy(e->payload, sqlite3_column_text(g->read, 4), e->payload_len + 1);
-        n++;
-        ok = e->uuid && e->payload;
-    }
-    sqlite3_reset(g->read);
-    if (!ok) {
-        free_rows(g->rows, n);
-        return -1;
-    }
+    size_t n = ev_log_take(g->log, g->applied, g->rows, BATCH);
     if (n == 0)
         return 0;
+    int ok = 1;
     ok = store_begin(g->db) == 0;
     int foreign = 0;
     if (ok) {
@@ -181,9 +150,9 @@ static long ingest_some(ev_ingest *g)
         g->known_maxrow = m;
     }
     for (size_t i = 0; ok && i < n; i++)
-        ok = store_event(g, &g->rows[i]) == 0;
+        ok = store_event(g, g->rows[i]) == 0;
     if (ok) {
-        sqlite3_bind_int64(g->applied_set, 1, g->rows[n - 1].id);
+        sqlite3_bind_int64(g->applied_set, 1, g->rows[n - 1]->seq);
         ok = step(g->applied_set) == 0;
     }
     ok = ok && store_commit(g->db) == 0;
@@ -192,12 +161,10 @@ static long ingest_some(ev_ingest *g)
                         "log, tried again): %s\n", sqlite3_errmsg(g->db));
         store_rollback(g->db);
         g->known_maxrow = -1; /* unknown: the next batch flushes the cache */
-        free_rows(g->rows, n);
         return -1;
     }
-    g->applied = g->rows[n - 1].id;
+    g->applied = g->rows[n - 1]->seq;
     ev_log_ingested(g->log, g->applied);
-    free_rows(g->rows, n);
     if (foreign)
         vc_flush(g->cache);
     return (long)n;
@@ -257,22 +224,20 @@ static void *run(void *arg)
 }
 
 /* Where to resume: the store's progress if it is for this log; from the log's start if the log
- * is another one (a new store-events file beside an old store). */
+ * is another one (a new STORE-eventlog beside an old store). */
 static int start_from(ev_ingest *g)
 {
-    sqlite3_stmt *log_id = store_prepare(g->logdb, "SELECT log_id FROM log_meta WHERE id = 1");
     sqlite3_stmt *mine = store_prepare(g->db, "SELECT log_id, applied FROM event_ingest WHERE id = 1");
-    int ok = log_id && mine && sqlite3_step(log_id) == SQLITE_ROW && sqlite3_step(mine) == SQLITE_ROW;
-    if (ok && strcmp((const char *)sqlite3_column_text(log_id, 0), (const char *)sqlite3_column_text(mine, 0)) == 0) {
+    int ok = mine && sqlite3_step(mine) == SQLITE_ROW;
+    if (ok && strcmp(ev_log_id(g->log), (const char *)sqlite3_column_text(mine, 0)) == 0) {
         g->applied = sqlite3_column_int64(mine, 1);
     } else if (ok) {
         sqlite3_stmt *set = store_prepare(g->db, "UPDATE event_ingest SET log_id = ?, applied = 0 WHERE id = 1");
-        ok = set && sqlite3_bind_text(set, 1, (const char *)sqlite3_column_text(log_id, 0), -1, SQLITE_TRANSIENT) ==
-                        SQLITE_OK && sqlite3_step(set) == SQLITE_DONE;
+        ok = set && sqlite3_bind_text(set, 1, ev_log_id(g->log), -1, SQLITE_STATIC) == SQLITE_OK &&
+             sqlite3_step(set) == SQLITE_DONE;
         sqlite3_finalize(set);
         g->applied = 0;
     }
-    sqlite3_finalize(log_id);
     sqlite3_finalize(mine);
     return ok ? 0 : -1;
 }
@@ -286,8 +251,6 @@ int ev_ingest_start(const char *db_path, vc_cache *cache, ev_log *log, ev_ingest
     g->log = log;
     pthread_mutex_init(&g->mu, NULL);
     pthread_cond_init(&g->cv, NULL);
-    char path[4096];
-    ev_log_path(db_path, path, sizeof path);
     g->rows = calloc(BATCH, sizeof *g->rows);
     if (!cache || !g->rows) {
         snprintf(err, errcap, "out of memory");
@@ -298,14 +261,7 @@ int ev_ingest_start(const char *db_path, vc_cache *cache, ev_log *log, ev_ingest
         ev_ingest_free(g);
         return -1;
     }
-    if (sqlite3_open_v2(path, &g->logdb, SQLITE_OPEN_READONLY | SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK) {
-        snprintf(err, errcap, "%s: cannot read the event log: %s", path, sqlite3_errmsg(g->logdb));
-        ev_ingest_free(g);
-        return -1;
-    }
-    sqlite3_busy_timeout(g->logdb, 10000);
     sqlite3_exec(g->db, "PRAGMA cache_size=-65536", NULL, NULL, NULL);
-    g->read = store_prepare(g->logdb, "SELECT id, account_id, uuid, ts, payload FROM event_log WHERE id > ? ORDER BY id");
     g->real = store_prepare(g->db, "INSERT INTO realizations(account_id, uuid, trait_id, ts) VALUES(?, ?, ?, ?)");
     g->attr = store_prepare(g->db, "INSERT INTO visitor_attributes(account_id, uuid, key, value, ts) VALUES(?, ?, ?, ?, ?) "
                                    "ON CONFLICT(account_id, uuid, key) DO UPDATE SET value = excluded.value, ts = excluded.ts");
@@ -319,7 +275,7 @@ int ev_ingest_start(const char *db_path, vc_cache *cache, ev_log *log, ev_ingest
                                    "version, ts) VALUES(?, ?, ?, ?, ?, ?, ?)");
     g->applied_set = store_prepare(g->db, "UPDATE event_ingest SET applied = ? WHERE id = 1");
     g->maxrow = store_prepare(g->db, "SELECT COALESCE(MAX(rowid), 0) FROM realizations");
-    int ok = g->read && g->real && g->attr && g->link && g->cls_set && g->cls_del && g->edge && g->applied_set &&
+    int ok = g->real && g->attr && g->link && g->cls_set && g->cls_del && g->edge && g->applied_set &&
              g->maxrow && start_from(g) == 0;
     if (!ok) {
         snprintf(err, errcap, "cannot prepare the event ingester: %s", sqlite3_errmsg(g->db));
@@ -329,7 +285,7 @@ int ev_ingest_start(const char *db_path, vc_cache *cache, ev_log *log, ev_ingest
     g->known_maxrow = max_rowid(g);
     ev_log_ingested(log, g->applied);
     if (ev_log_load_pending(log, g->applied)) {
-        snprintf(err, errcap, "cannot read the event log");
+        snprintf(err, errcap, "cannot read the event log: out of memory");
         ev_ingest_free(g);
         return -1;
     }
@@ -369,11 +325,10 @@ void ev_ingest_free(ev_ingest *g)
 {
     if (!g)
         return;
-    sqlite3_finalize(g->read), sqlite3_finalize(g->real), sqlite3_finalize(g->attr), sqlite3_finalize(g->link);
+    sqlite3_finalize(g->real), sqlite3_finalize(g->attr), sqlite3_finalize(g->link);
     sqlite3_finalize(g->cls_set), sqlite3_finalize(g->cls_del), sqlite3_finalize(g->edge);
     sqlite3_finalize(g->applied_set), sqlite3_finalize(g->maxrow);
     store_close(g->db);
-    sqlite3_close(g->logdb);
     free(g->rows);
     pthread_cond_destroy(&g->cv);
     pthread_mutex_destroy(&g->mu);

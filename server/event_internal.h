@@ -3,13 +3,13 @@
  * event_ingest.c): the runtime and one call. Not a public interface: event.h is.
  *
  * The path of an event's writes: the call is evaluated on its HTTP thread, which encodes what
- * it stores as one payload (JSON); the event log (event_log.c, a small SQLite database of its
- * own beside the store, STORE-events) commits queued calls in groups and only then are they
- * answered, so an acknowledged event is durable; the ingester (event_ingest.c) moves logged
- * events into the store's tables (realizations, visitor_attributes, device_links,
- * classifications, edge_reports) in large transactions, and the log forgets them after that.
- * A commit that answers wait for is a few pages (the log), not one page per index the store
- * keeps up to date; what the store does not have yet, readers take from the log.
+ * it stores as one payload (JSON); the event log (event_log.c, segment files beside the store,
+ * STORE-eventlog/) commits queued calls in groups and only then are they answered, so an
+ * acknowledged event is durable; the ingester (event_ingest.c) moves logged events into the
+ * store's tables (realizations, visitor_attributes, device_links, classifications,
+ * edge_reports) in large transactions, after which the log may reuse their space. A commit that
+ * answers wait for is one write and one fdatasync of the records, not a page per index the store
+ * keeps up to date; what the store does not have yet, readers take from the log's memory.
  */
 #ifndef PN_SERVER_EVENT_INTERNAL_H
 #define PN_SERVER_EVENT_INTERNAL_H
@@ -130,37 +130,46 @@ struct ev_runtime {
     ev_ingest *ingest;
 };
 
-/* The path of the event log beside the store: STORE-events (out: at least 4096 bytes). */
+/* The path of the event log beside the store: STORE-eventlog (a directory). */
 void ev_log_path(const char *db_path, char *out, size_t cap);
 
-/* The event log's writer thread (event_log.c): commits queued calls in groups and resumes their
- * connections. Creates STORE-events when missing. */
+/* Opens (creating it when missing) and recovers the event log (event_log.c). Its writer thread
+ * starts with ev_log_run, once ev_log_load_pending has been given the store's progress. */
 int ev_log_start(const char *db_path, ev_log **out, char *err, size_t errcap);
+int ev_log_run(ev_log *l, char *err, size_t errcap);
+/* The log's random id: the store remembers up to where it has taken the events of which log. */
+const char *ev_log_id(const ev_log *l);
 /* fn(ctx) runs after each commit (the ingester's wake-up). */
 void ev_log_on_commit(ev_log *l, void (*fn)(void *), void *ctx);
 /* Queues a call and suspends its connection (under the log's lock, so the writer cannot resume
  * it first); -1 when the log is stopping. */
 int ev_log_queue(ev_log *l, ev_call *c);
-/* A pending event of a visitor (copied out of the log's memory). */
+void ev_log_stop(ev_log *l); /* commits and resumes everything queued first */
+void ev_log_free(ev_log *l);
+
+/* A logged event the store's tables may not have yet. */
 typedef struct ev_logged {
-    int64_t id, ts;
-    char *payload;
+    int64_t seq, account, ts;
+    char uuid[EV_MAX_UUID + 1];
+    char *payload; /* JSON (event_payload.c) */
     size_t len;
+    vc_link *cids; /* its authenticated ids (pending events only) */
+    size_t ncids;
 } ev_logged;
-/* The visitor's events that the store's tables may not have yet, and the highest id committed
- * (every event of the visitor up to it is in the log or in the store). Caller frees *out with
- * ev_logged_free. */
+/* At start: keeps in memory the logged events after `after` (the store's progress). */
+int ev_log_load_pending(ev_log *l, int64_t after);
+/* The visitor's pending events (copies; caller frees with ev_logged_free), and the highest
+ * sequence number committed: every event of the visitor up to it is pending or in the store. */
 int ev_log_pending(ev_log *l, int64_t account, const char *uuid, ev_logged **out, size_t *n, int64_t *upto);
 void ev_logged_free(ev_logged *e, size_t n);
 /* Adds to out the other devices of pending events seen with (ds, cid), like ev_reader_graph. */
 int ev_log_pending_graph(ev_log *l, int64_t account, int64_t ds, const char *cid, const char *self,
                          char (*out)[EV_MAX_UUID + 1], size_t *n, size_t cap);
-/* At start: keeps in memory the logged events after `after` (a previous run's). */
-int ev_log_load_pending(ev_log *l, int64_t after);
-/* Events up to `id` are in the store: the log may delete them and forget them. */
-void ev_log_ingested(ev_log *l, int64_t id);
-void ev_log_stop(ev_log *l); /* commits and resumes everything queued first */
-void ev_log_free(ev_log *l);
+/* Up to cap pending events after `after`, in order, for the ingester: pointers valid until it
+ * calls ev_log_ingested. */
+size_t ev_log_take(ev_log *l, int64_t after, const ev_logged **out, size_t cap);
+/* Events up to `seq` are in the store: the log forgets them and may reuse their space. */
+void ev_log_ingested(ev_log *l, int64_t seq);
 
 /* The ingester (event_ingest.c): one thread moving logged events into the store; flushes the
  * cache when it finds realizations it did not write (onboarding by another process). */

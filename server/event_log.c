@@ -1,72 +1,179 @@
-/* The event log (event_internal.h): STORE-events, a SQLite database of one table that /event
- * appends to, one writer thread, group commit.
+/* The event log (event_internal.h): STORE-eventlog/, segment files that /event appends to, one
+ * writer thread, group commit.
  *
- * Calls queue while a commit runs; the next transaction takes them all, so the cost of the
- * fsync (synchronous=FULL) is shared by every call that arrived meanwhile, and each call adds
- * one row: a commit writes a few pages, whatever the store's indexes. The same transactions
- * delete what the ingester has moved into the store.
+ * Calls queue while a commit runs; the next commit takes them all: one write of their records
+ * and one fdatasync, whose cost is shared by every call that arrived meanwhile. The segments
+ * are written once full of zeros when created and then only overwritten, never grown, so an
+ * fdatasync flushes the records' own blocks and no file system metadata: it does not wait for
+ * the journal, which the store's own commits and checkpoints keep busy.
+ *
+ * A record: magic, body length, sequence number (1, 2, ... across segments), XXH64 of the body
+ * seeded with the sequence number, then the body (account, time, uuid, payload). Segments are
+ * recycled once the ingester has moved all their events into the store; what a recycled segment
+ * still holds past its new records is older (lower sequence numbers), so reading stops there.
+ * Recovery follows each segment's chain of valid consecutive records; a torn last record (a
+ * crash during its write) fails its checksum and was never acknowledged.
  *
  * What the store's tables do not have yet is also kept in memory, by visitor (the pending
- * events), for readers: a visitor read from the store gets the rest from there, so the log needs
- * no index, and each commit writes a page or two.
- *
- * Checkpoints (copying the log's WAL back into its database file) run on a thread of their own
- * with its own connection, woken when the WAL passes CHECKPOINT_FRAMES pages: a commit that
- * answers wait for never includes one. */
+ * events): readers of a visitor take the rest from there, and the ingester takes its batches
+ * from there. */
 #include "event_internal.h"
 
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
-#define CHECKPOINT_FRAMES 2000
+#define MAGIC 0x50454e56u                 /* "VNEP" on disk: little-endian "PNEV" */
+#define HEADER 24                         /* magic, length, seq, checksum */
+#define SEGMENT_BYTES (16u << 20)         /* a segment holds about 60,000 calls */
+#define MAX_SEGMENTS 64                   /* 1 GiB of events the store has not taken yet */
 #define PENDING_BUCKETS 4096
+
+typedef struct segment {
+    int fd;
+    char path[4200];
+    int64_t first, last; /* sequence numbers of its live chain; 0 when it holds none */
+    size_t end;          /* where the next record goes */
+} segment;
 
 /* A logged event the ingester has not moved into the store yet. */
 typedef struct pending {
-    struct pending *next;  /* in id order */
+    struct pending *next;  /* in sequence order */
     struct pending *hnext; /* in its bucket */
-    int64_t id, account, ts;
     uint64_t hash;
-    char *uuid, *payload;
-    size_t len;
-    vc_link *cids; /* its authenticated ids, for device graphs */
-    size_t ncids;
+    ev_logged e;
 } pending;
 
-static const char SCHEMA[] =
-    "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
-    /* AUTOINCREMENT: ids are never reused, even after the rows are deleted: they order events */
-    "CREATE TABLE IF NOT EXISTS event_log(id INTEGER PRIMARY KEY AUTOINCREMENT, account_id INTEGER NOT NULL,"
-    " uuid TEXT NOT NULL, ts INTEGER NOT NULL, payload TEXT NOT NULL);"
-    "DROP INDEX IF EXISTS event_log_by_visitor;" /* pending events are found in memory (below) */
-    /* which log this is: the store remembers up to where it has moved the events of which log */
-    "CREATE TABLE IF NOT EXISTS log_meta(id INTEGER PRIMARY KEY CHECK(id = 1), log_id TEXT NOT NULL);"
-    "INSERT OR IGNORE INTO log_meta VALUES(1, lower(hex(randomblob(16))));";
-
 struct ev_log {
-    pthread_t thread, ckpt_thread;
-    int running, ckpt_running;
+    char dir[4096];
+    char log_id[40];
+    pthread_t thread;
+    int running;
     pthread_mutex_t mu;
-    pthread_cond_t cv, ckpt_cv;
+    pthread_cond_t cv;
     ev_call *queue, *tail;
-    int stop, ckpt_due;
-    sqlite3 *db, *ckpt_db;
-    sqlite3_stmt *append, *forget;
+    int stop;
     void (*on_commit)(void *);
     void *ctx;
+    segment segs[MAX_SEGMENTS];
+    size_t nsegs, cur;
+    int64_t next_seq;
+    int broken; /* the last write failed */
+    char *buf; /* records of one commit */
+    size_t buflen, bufcap;
     _Atomic int64_t ingested; /* the ingester's progress */
-    int64_t forgotten;        /* what this writer has deleted up to */
     /* pending events, under pmu */
     pthread_mutex_t pmu;
     pending *head, *ptail;
     pending *buckets[PENDING_BUCKETS];
-    int64_t last; /* the highest id committed */
+    int64_t last; /* the highest sequence number committed */
 };
+
+static void put_u32(unsigned char *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static void put_u64(unsigned char *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static uint32_t get_u32(const unsigned char *p)
+{
+    uint32_t v = 0;
+    for (int i = 3; i >= 0; i--)
+        v = v << 8 | p[i];
+    return v;
+}
+
+static uint64_t get_u64(const unsigned char *p)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = v << 8 | p[i];
+    return v;
+}
+
+void ev_log_path(const char *db_path, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s-eventlog", db_path);
+}
+
+const char *ev_log_id(const ev_log *l)
+{
+    return l->log_id;
+}
+
+/* ---- records -------------------------------------------------------------------------------- */
+
+/* Body: account (8), time (8), uuid length (2), uuid, payload. */
+static int encode(ev_log *l, int64_t seq, const ev_call *c)
+{
+    size_t ulen = strlen(c->uuid), body = 18 + ulen + c->payload_len, need = l->buflen + HEADER + body;
+    if (need > l->bufcap) {
+        size_t cap = l->bufcap ? l->bufcap : 65536;
+        while (cap < need)
+            cap *= 2;
+        char *b = realloc(l->buf, cap);
+        if (!b)
+            return -1;
+        l->buf = b;
+        l->bufcap = cap;
+    }
+    unsigned char *h = (unsigned char *)l->buf + l->buflen, *p = h + HEADER;
+    put_u64(p, (uint64_t)c->account);
+    put_u64(p + 8, (uint64_t)c->now);
+    p[16] = (unsigned char)(ulen & 0xff), p[17] = (unsigned char)(ulen >> 8);
+    memcpy(p + 18, c->uuid, ulen);
+    memcpy(p + 18 + ulen, c->payload, c->payload_len);
+    put_u32(h, MAGIC);
+    put_u32(h + 4, (uint32_t)body);
+    put_u64(h + 8, (uint64_t)seq);
+    put_u64(h + 16, XXH64(p, body, (uint64_t)seq));
+    l->buflen = need;
+    return 0;
+}
+
+/* The record at p (n bytes available) if valid and numbered `want` (0: any): its total size, or
+ * 0. */
+static size_t decode(const unsigned char *p, size_t n, int64_t want, int64_t *seq, ev_logged *out, int64_t *account,
+                     char *uuid)
+{
+    if (n < HEADER || get_u32(p) != MAGIC)
+        return 0;
+    uint32_t body = get_u32(p + 4);
+    *seq = (int64_t)get_u64(p + 8);
+    if (body < 18 || body > n - HEADER || (want && *seq != want) || *seq <= 0 ||
+        get_u64(p + 16) != XXH64(p + HEADER, body, (uint64_t)*seq))
+        return 0;
+    const unsigned char *b = p + HEADER;
+    size_t ulen = (size_t)b[16] | (size_t)b[17] << 8;
+    if (ulen == 0 || ulen > EV_MAX_UUID || 18 + ulen > body)
+        return 0;
+    if (out) {
+        *account = (int64_t)get_u64(b);
+        out->ts = (int64_t)get_u64(b + 8);
+        memcpy(uuid, b + 18, ulen);
+        uuid[ulen] = '\0';
+        out->len = body - 18 - ulen;
+        out->payload = (char *)(b + 18 + ulen); /* borrowed: copied by the caller */
+    }
+    return HEADER + body;
+}
+
+/* ---- pending events ------------------------------------------------------------------------- */
 
 static uint64_t visitor_hash(int64_t account, const char *uuid)
 {
@@ -75,28 +182,27 @@ static uint64_t visitor_hash(int64_t account, const char *uuid)
 
 static void pending_free(pending *p)
 {
-    free(p->uuid);
-    free(p->payload);
-    free(p->cids);
+    free(p->e.payload);
+    free(p->e.cids);
     free(p);
 }
 
-/* Adds a committed event (under pmu); ids come in increasing order. */
-static int pending_add(ev_log *l, int64_t id, int64_t account, const char *uuid, int64_t ts, const char *payload,
+/* Adds a committed event (under pmu); sequence numbers come in increasing order. */
+static int pending_add(ev_log *l, int64_t seq, int64_t account, const char *uuid, int64_t ts, const char *payload,
                        size_t len, const vc_link *cids, size_t ncids)
 {
     pending *p = calloc(1, sizeof *p);
-    if (!p || !(p->uuid = strdup(uuid)) || !(p->payload = malloc(len + 1)) ||
-        (ncids && !(p->cids = malloc(ncids * sizeof *p->cids)))) {
+    if (!p || !(p->e.payload = malloc(len + 1)) || (ncids && !(p->e.cids = malloc(ncids * sizeof *p->e.cids)))) {
         if (p)
             pending_free(p);
         return -1;
     }
-    p->id = id, p->account = account, p->ts = ts, p->len = len, p->ncids = ncids;
-    memcpy(p->payload, payload, len);
-    p->payload[len] = '\0';
+    p->e = (ev_logged){seq, account, ts, "", p->e.payload, len, p->e.cids, ncids};
+    snprintf(p->e.uuid, sizeof p->e.uuid, "%s", uuid);
+    memcpy(p->e.payload, payload, len);
+    p->e.payload[len] = '\0';
     if (ncids)
-        memcpy(p->cids, cids, ncids * sizeof *cids);
+        memcpy(p->e.cids, cids, ncids * sizeof *cids);
     p->hash = visitor_hash(account, uuid);
     pending **b = &l->buckets[p->hash % PENDING_BUCKETS];
     p->hnext = *b;
@@ -106,8 +212,8 @@ static int pending_add(ev_log *l, int64_t id, int64_t account, const char *uuid,
     else
         l->head = p;
     l->ptail = p;
-    if (id > l->last)
-        l->last = id;
+    if (seq > l->last)
+        l->last = seq;
     return 0;
 }
 
@@ -121,7 +227,7 @@ int ev_log_pending(ev_log *l, int64_t account, const char *uuid, ev_logged **out
     pthread_mutex_lock(&l->pmu);
     *upto = l->last;
     for (const pending *p = l->buckets[h % PENDING_BUCKETS]; ok && p; p = p->hnext) {
-        if (p->hash != h || p->account != account || strcmp(p->uuid, uuid))
+        if (p->hash != h || p->e.account != account || strcmp(p->e.uuid, uuid))
             continue;
         if (*n == cap) {
             cap = cap ? cap * 2 : 8;
@@ -133,10 +239,11 @@ int ev_log_pending(ev_log *l, int64_t account, const char *uuid, ev_logged **out
             *out = g;
         }
         ev_logged *e = &(*out)[*n];
-        e->id = p->id, e->ts = p->ts, e->len = p->len;
-        e->payload = malloc(p->len + 1);
+        *e = p->e;
+        e->cids = NULL, e->ncids = 0;
+        e->payload = malloc(p->e.len + 1);
         if (e->payload)
-            memcpy(e->payload, p->payload, p->len + 1), (*n)++;
+            memcpy(e->payload, p->e.payload, p->e.len + 1), (*n)++;
         else
             ok = 0;
     }
@@ -158,143 +265,328 @@ int ev_log_pending_graph(ev_log *l, int64_t account, int64_t ds, const char *cid
 {
     pthread_mutex_lock(&l->pmu);
     for (const pending *p = l->head; p && *n < cap; p = p->next) {
-        if (p->account != account || strcmp(p->uuid, self) == 0)
+        if (p->e.account != account || strcmp(p->e.uuid, self) == 0)
             continue;
         int match = 0;
-        for (size_t i = 0; i < p->ncids; i++)
-            match |= p->cids[i].ds == ds && strcmp(p->cids[i].cid, cid) == 0;
+        for (size_t i = 0; i < p->e.ncids; i++)
+            match |= p->e.cids[i].ds == ds && strcmp(p->e.cids[i].cid, cid) == 0;
         int seen = 0;
         for (size_t i = 0; match && !seen && i < *n; i++)
-            seen = strcmp(out[i], p->uuid) == 0;
+            seen = strcmp(out[i], p->e.uuid) == 0;
         if (match && !seen)
-            snprintf(out[(*n)++], EV_MAX_UUID + 1, "%s", p->uuid);
+            snprintf(out[(*n)++], EV_MAX_UUID + 1, "%s", p->e.uuid);
     }
     pthread_mutex_unlock(&l->pmu);
     return 0;
+}
+
+size_t ev_log_take(ev_log *l, int64_t after, const ev_logged **out, size_t cap)
+{
+    size_t n = 0;
+    pthread_mutex_lock(&l->pmu);
+    for (const pending *p = l->head; p && n < cap; p = p->next)
+        if (p->e.seq > after)
+            out[n++] = &p->e;
+    pthread_mutex_unlock(&l->pmu);
+    return n;
+}
+
+void ev_log_ingested(ev_log *l, int64_t seq)
+{
+    atomic_store(&l->ingested, seq);
+    pthread_mutex_lock(&l->pmu);
+    while (l->head && l->head->e.seq <= seq) {
+        pending *p = l->head;
+        l->head = p->next;
+        if (!l->head)
+            l->ptail = NULL;
+        pending **b = &l->buckets[p->hash % PENDING_BUCKETS];
+        while (*b != p)
+            b = &(*b)->hnext;
+        *b = p->hnext;
+        pending_free(p);
+    }
+    if (seq > l->last)
+        l->last = seq;
+    pthread_mutex_unlock(&l->pmu);
+}
+
+/* ---- segments ------------------------------------------------------------------------------- */
+
+static int sync_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY);
+    if (fd < 0)
+        return -1;
+    int rc = fsync(fd);
+    close(fd);
+    return rc;
+}
+
+/* A new segment full of zeros, durable with its directory entry. */
+static int segment_create(ev_log *l, char *err, size_t errcap)
+{
+    if (l->nsegs == MAX_SEGMENTS)
+        return snprintf(err, errcap, "the event log is full: the store has not taken its events (see the errors "
+                                     "above)"), -1;
+    segment *s = &l->segs[l->nsegs];
+    memset(s, 0, sizeof *s);
+    for (unsigned i = 0;; i++) {
+        char path[sizeof s->path];
+        snprintf(path, sizeof path, "%s/segment-%03u.log", l->dir, i);
+        memcpy(s->path, path, sizeof path);
+        s->fd = open(s->path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (s->fd >= 0 || errno != EEXIST)
+            break;
+    }
+    if (s->fd < 0)
+        return snprintf(err, errcap, "%s: %s", s->path, strerror(errno)), -1;
+    static const char zeros[1 << 16];
+    for (size_t off = 0; off < SEGMENT_BYTES; off += sizeof zeros)
+        if (pwrite(s->fd, zeros, sizeof zeros, (off_t)off) != (ssize_t)sizeof zeros) {
+            snprintf(err, errcap, "%s: %s", s->path, strerror(errno));
+            close(s->fd);
+            unlink(s->path);
+            return -1;
+        }
+    if (fdatasync(s->fd) || sync_dir(l->dir)) {
+        snprintf(err, errcap, "%s: %s", s->path, strerror(errno));
+        close(s->fd);
+        unlink(s->path);
+        return -1;
+    }
+    l->nsegs++;
+    return 0;
+}
+
+/* The segment to write next: one whose events are all in the store, or a new one. */
+static int rotate(ev_log *l, char *err, size_t errcap)
+{
+    int64_t ingested = atomic_load(&l->ingested);
+    for (size_t i = 0; i < l->nsegs; i++)
+        if (i != l->cur && l->segs[i].last <= ingested) {
+            l->cur = i;
+            l->segs[i].first = l->segs[i].last = 0;
+            l->segs[i].end = 0;
+            return 0;
+        }
+    if (segment_create(l, err, errcap))
+        return -1;
+    l->cur = l->nsegs - 1;
+    return 0;
+}
+
+/* Reads a segment's chain of records: calls f for each (when f is not NULL). */
+static int segment_scan(segment *s, int (*f)(void *, int64_t, int64_t, const char *, const ev_logged *), void *ctx)
+{
+    unsigned char *data = malloc(SEGMENT_BYTES);
+    if (!data)
+        return -1;
+    ssize_t n = pread(s->fd, data, SEGMENT_BYTES, 0);
+    if (n < 0) {
+        free(data);
+        return -1;
+    }
+    size_t off = 0;
+    int64_t want = 0, seq, account;
+    char uuid[EV_MAX_UUID + 1];
+    ev_logged e;
+    s->first = s->last = 0;
+    for (size_t len; (len = decode(data + off, (size_t)n - off, want, &seq, &e, &account, uuid)) > 0; off += len) {
+        if (!s->first)
+            s->first = seq;
+        s->last = seq;
+        want = seq + 1;
+        e.seq = seq;
+        if (f && f(ctx, seq, account, uuid, &e)) {
+            free(data);
+            return -1;
+        }
+    }
+    s->end = off;
+    free(data);
+    return 0;
+}
+
+static int read_id(ev_log *l, char *err, size_t errcap)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/id", l->dir);
+    FILE *f = fopen(path, "r");
+    if (f) {
+        int ok = fscanf(f, "%32s", l->log_id) == 1;
+        fclose(f);
+        if (ok)
+            return 0;
+    }
+    uint8_t raw[16];
+    if (srv_random(raw, sizeof raw))
+        return snprintf(err, errcap, "no entropy for the event log's id"), -1;
+    for (size_t i = 0; i < sizeof raw; i++)
+        snprintf(l->log_id + 2 * i, 3, "%02x", raw[i]);
+    char tmp[4210];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    int ok = fd >= 0 && write(fd, l->log_id, 32) == 32 && fsync(fd) == 0;
+    if (fd >= 0)
+        close(fd);
+    if (!ok || rename(tmp, path) || sync_dir(l->dir))
+        return snprintf(err, errcap, "%s: %s", path, strerror(errno)), -1;
+    return 0;
+}
+
+/* Opens every segment and finds where writing goes on. */
+static int recover(ev_log *l, char *err, size_t errcap)
+{
+    if (mkdir(l->dir, 0700) && errno != EEXIST)
+        return snprintf(err, errcap, "%s: %s", l->dir, strerror(errno)), -1;
+    if (read_id(l, err, errcap))
+        return -1;
+    DIR *d = opendir(l->dir);
+    if (!d)
+        return snprintf(err, errcap, "%s: %s", l->dir, strerror(errno)), -1;
+    for (struct dirent *de; (de = readdir(d)) && l->nsegs < MAX_SEGMENTS;) {
+        size_t n = strlen(de->d_name);
+        if (strncmp(de->d_name, "segment-", 8) || n < 5 || strcmp(de->d_name + n - 4, ".log"))
+            continue;
+        segment *s = &l->segs[l->nsegs];
+        memset(s, 0, sizeof *s);
+        char path[sizeof s->path];
+        snprintf(path, sizeof path, "%s/%s", l->dir, de->d_name);
+        memcpy(s->path, path, sizeof path);
+        struct stat st;
+        s->fd = open(s->path, O_RDWR | O_CLOEXEC);
+        if (s->fd < 0 || fstat(s->fd, &st) || st.st_size != SEGMENT_BYTES || segment_scan(s, NULL, NULL)) {
+            /* not one of ours, or cut short (a crash while it was being created): start over */
+            if (s->fd >= 0)
+                close(s->fd);
+            unlink(s->path);
+            continue;
+        }
+        l->nsegs++;
+    }
+    closedir(d);
+    l->next_seq = 1;
+    int have = 0;
+    for (size_t i = 0; i < l->nsegs; i++)
+        if (l->segs[i].last >= l->next_seq) {
+            l->next_seq = l->segs[i].last + 1;
+            l->cur = i;
+            have = 1;
+        }
+    if (!have && rotate(l, err, errcap))
+        return -1;
+    /* a spare, so that the first rotation under load does not have to write 16 MiB of zeros */
+    if (l->nsegs < 2 && segment_create(l, err, errcap))
+        return -1;
+    l->last = l->next_seq - 1;
+    return 0;
+}
+
+typedef struct load_ctx {
+    ev_log *l;
+    int64_t after;
+} load_ctx;
+
+static int load_one(void *vctx, int64_t seq, int64_t account, const char *uuid, const ev_logged *e)
+{
+    load_ctx *c = vctx;
+    if (seq <= c->after)
+        return 0;
+    vc_link cids[EV_MAX_CIDS];
+    size_t ncids = 0;
+    ev_payload p;
+    if (ev_payload_parse(e->payload, e->len, &p) == 0) {
+        for (const cJSON *x = p.cids ? p.cids->child : NULL; x && ncids < EV_MAX_CIDS; x = x->next) {
+            const cJSON *ds = cJSON_GetArrayItem(x, 0), *cid = cJSON_GetArrayItem(x, 1);
+            if (cJSON_IsNumber(ds) && cJSON_IsString(cid)) {
+                cids[ncids] = (vc_link){(int64_t)ds->valuedouble, e->ts, {0}};
+                snprintf(cids[ncids++].cid, sizeof cids->cid, "%s", cid->valuestring);
+            }
+        }
+        ev_payload_free(&p);
+    }
+    return pending_add(c->l, seq, account, uuid, e->ts, e->payload, e->len, cids, ncids);
 }
 
 int ev_log_load_pending(ev_log *l, int64_t after)
 {
-    sqlite3_stmt *st = store_prepare(l->db, "SELECT id, account_id, uuid, ts, payload FROM event_log WHERE id > ? "
-                                            "ORDER BY id");
-    if (!st)
-        return -1;
-    sqlite3_bind_int64(st, 1, after);
-    int ok = 1, rc;
-    pthread_mutex_lock(&l->pmu);
-    while (ok && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *payload = (const char *)sqlite3_column_text(st, 4);
-        size_t len = (size_t)sqlite3_column_bytes(st, 4);
-        vc_link cids[EV_MAX_CIDS];
-        size_t ncids = 0;
-        ev_payload p;
-        if (ev_payload_parse(payload, len, &p) == 0) {
-            for (const cJSON *c = p.cids ? p.cids->child : NULL; c && ncids < EV_MAX_CIDS; c = c->next) {
-                const cJSON *ds = cJSON_GetArrayItem(c, 0), *cid = cJSON_GetArrayItem(c, 1);
-                if (cJSON_IsNumber(ds) && cJSON_IsString(cid)) {
-                    cids[ncids] = (vc_link){(int64_t)ds->valuedouble, sqlite3_column_int64(st, 3), {0}};
-                    snprintf(cids[ncids++].cid, sizeof cids->cid, "%s", cid->valuestring);
-                }
+    /* segments in sequence order, so that pending events are too */
+    size_t order[MAX_SEGMENTS], n = 0;
+    for (size_t i = 0; i < l->nsegs; i++)
+        if (l->segs[i].last > after) {
+            size_t at = n++;
+            while (at > 0 && l->segs[order[at - 1]].first > l->segs[i].first) {
+                order[at] = order[at - 1];
+                at--;
             }
-            ev_payload_free(&p);
+            order[at] = i;
         }
-        ok = pending_add(l, sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1),
-                         (const char *)sqlite3_column_text(st, 2), sqlite3_column_int64(st, 3), payload, len, cids,
-                         ncids) == 0;
-    }
-    ok = ok && rc == SQLITE_DONE;
+    load_ctx c = {l, after};
+    int rc = 0;
+    pthread_mutex_lock(&l->pmu);
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        rc = segment_scan(&l->segs[order[i]], load_one, &c);
+    if (after > l->last)
+        l->last = after;
     pthread_mutex_unlock(&l->pmu);
-    sqlite3_finalize(st);
-    return ok ? 0 : -1;
+    if (after >= l->next_seq) /* the store is ahead of this log (a new log beside it): number on */
+        l->next_seq = after + 1;
+    return rc;
 }
 
-void ev_log_path(const char *db_path, char *out, size_t cap)
-{
-    snprintf(out, cap, "%s-events", db_path);
-}
+/* ---- the writer ----------------------------------------------------------------------------- */
 
-static int open_log(const char *db_path, sqlite3 **out, char *err, size_t errcap)
+/* Writes the records in l->buf at the current segment's end, durably. */
+static int flush_records(ev_log *l)
 {
-    char path[4096];
-    ev_log_path(db_path, path, sizeof path);
-    sqlite3 *db = NULL;
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL) !=
-            SQLITE_OK ||
-        (sqlite3_busy_timeout(db, 10000), sqlite3_exec(db, SCHEMA, NULL, NULL, NULL)) != SQLITE_OK) {
-        snprintf(err, errcap, "%s: cannot open the event log: %s", path, db ? sqlite3_errmsg(db) : "out of memory");
-        sqlite3_close(db);
+    segment *s = &l->segs[l->cur];
+    if (l->buflen == 0)
+        return 0;
+    if (pwrite(s->fd, l->buf, l->buflen, (off_t)s->end) != (ssize_t)l->buflen || fdatasync(s->fd))
         return -1;
-    }
-    *out = db;
+    s->end += l->buflen;
+    l->buflen = 0;
     return 0;
 }
 
-static int on_wal(void *arg, sqlite3 *db, const char *name, int frames)
+static int commit_batch(ev_log *l, ev_call *batch, char *err, size_t errcap)
 {
-    (void)db, (void)name;
-    ev_log *l = arg;
-    if (frames >= CHECKPOINT_FRAMES) {
-        pthread_mutex_lock(&l->mu);
-        if (!l->ckpt_due) {
-            l->ckpt_due = 1;
-            pthread_cond_signal(&l->ckpt_cv);
+    int64_t seq = l->next_seq;
+    l->buflen = 0;
+    if (l->broken) { /* after a failed write the segment's chain may have a hole: start a new one */
+        if (rotate(l, err, errcap))
+            return -1;
+        l->broken = 0;
+    }
+    for (ev_call *c = batch; c; c = c->next) {
+        size_t size = HEADER + 18 + strlen(c->uuid) + c->payload_len;
+        if (size > SEGMENT_BYTES)
+            return snprintf(err, errcap, "an event of %zu bytes is larger than a log segment", size), -1;
+        segment *s = &l->segs[l->cur];
+        if (s->end + l->buflen + size > SEGMENT_BYTES) { /* records never straddle segments */
+            if (flush_records(l))
+                return snprintf(err, errcap, "%s: %s", s->path, strerror(errno)), -1;
+            if (rotate(l, err, errcap))
+                return -1;
         }
-        pthread_mutex_unlock(&l->mu);
+        segment *t = &l->segs[l->cur];
+        if (encode(l, seq, c))
+            return snprintf(err, errcap, "out of memory"), -1;
+        if (!t->first)
+            t->first = seq;
+        t->last = seq;
+        c->seq = seq++;
+        l->next_seq = seq; /* a number given out is never given again, even if the write fails */
     }
-    return SQLITE_OK;
+    if (flush_records(l))
+        return snprintf(err, errcap, "%s: %s", l->segs[l->cur].path, strerror(errno)), -1;
+    l->next_seq = seq;
+    return 0;
 }
 
-static void *checkpointer(void *arg)
+static void fail_call(ev_call *c)
 {
-    ev_log *l = arg;
-    srv_background_thread(5);
-    pthread_mutex_lock(&l->mu);
-    for (;;) {
-        while (!l->ckpt_due && !l->stop)
-            pthread_cond_wait(&l->ckpt_cv, &l->mu);
-        if (l->stop)
-            break;
-        l->ckpt_due = 0;
-        pthread_mutex_unlock(&l->mu);
-        /* PASSIVE: copies what no reader still needs, never waits for the writer or readers */
-        if (sqlite3_wal_checkpoint_v2(l->ckpt_db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL) != SQLITE_OK)
-            fprintf(stderr, "personae serve: /event: event log checkpoint: %s\n", sqlite3_errmsg(l->ckpt_db));
-        pthread_mutex_lock(&l->mu);
-    }
-    pthread_mutex_unlock(&l->mu);
-    return NULL;
-}
-
-static int commit_batch(ev_log *l, ev_call *batch)
-{
-    int ok = sqlite3_exec(l->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK;
-    for (ev_call *c = batch; ok && c; c = c->next) {
-        sqlite3_bind_int64(l->append, 1, c->account);
-        sqlite3_bind_text(l->append, 2, c->uuid, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(l->append, 3, c->now);
-        sqlite3_bind_text(l->append, 4, c->payload, (int)c->payload_len, SQLITE_STATIC);
-        ok = sqlite3_step(l->append) == SQLITE_DONE;
-        sqlite3_reset(l->append);
-        c->seq = sqlite3_last_insert_rowid(l->db);
-    }
-    int64_t ingested = atomic_load(&l->ingested), forgotten = l->forgotten;
-    if (ok && ingested > l->forgotten) {
-        sqlite3_bind_int64(l->forget, 1, ingested);
-        ok = sqlite3_step(l->forget) == SQLITE_DONE;
-        sqlite3_reset(l->forget);
-        forgotten = ingested;
-    }
-    if (ok && sqlite3_exec(l->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK) {
-        l->forgotten = forgotten;
-        return 0;
-    }
-    sqlite3_exec(l->db, "ROLLBACK", NULL, NULL, NULL);
-    return -1;
-}
-
-static void fail_call(ev_call *c, const char *why)
-{
-    fprintf(stderr, "personae serve: /event: the event log could not save an event: %s\n", why);
     free(c->body);
     c->body = strdup("{\"error\":\"the store could not save the event: nothing was stored, send it again\"}");
     c->body_len = c->body ? strlen(c->body) : 0;
@@ -317,27 +609,26 @@ static void *run(void *arg)
         void (*on_commit)(void *) = l->on_commit;
         void *ctx = l->ctx;
         pthread_mutex_unlock(&l->mu);
-        /* one transaction for the whole batch; if it fails, each call is tried alone so that
-         * one bad call cannot fail the others */
-        if (commit_batch(l, batch)) {
-            for (ev_call *c = batch, *next; c; c = next) {
-                next = c->next;
-                c->next = NULL;
-                if (commit_batch(l, c))
-                    fail_call(c, sqlite3_errmsg(l->db));
-                c->next = next;
-            }
+        char err[512];
+        if (commit_batch(l, batch, err, sizeof err)) {
+            /* none of them is acknowledged; records that did reach the disk are found again by
+             * a recovery and stored (once), like an event whose answer was lost */
+            fprintf(stderr, "personae serve: /event: the event log could not save %s: %s\n",
+                    batch->next ? "a batch of events" : "an event", err);
+            for (ev_call *c = batch; c; c = c->next)
+                fail_call(c);
+            l->buflen = 0;
+            l->broken = 1;
+        } else {
+            pthread_mutex_lock(&l->pmu);
+            for (ev_call *c = batch; c; c = c->next)
+                if (pending_add(l, c->seq, c->account, c->uuid, c->now, c->payload, c->payload_len, c->cids,
+                                c->ncids))
+                    fprintf(stderr, "personae serve: /event: out of memory keeping event %lld\n", (long long)c->seq);
+            pthread_mutex_unlock(&l->pmu);
+            if (on_commit)
+                on_commit(ctx);
         }
-        pthread_mutex_lock(&l->pmu);
-        for (ev_call *c = batch; c; c = c->next)
-            if (c->seq && pending_add(l, c->seq, c->account, c->uuid, c->now, c->payload, c->payload_len, c->cids,
-                                      c->ncids)) {
-                /* logged but not findable until ingested: the visitor must be read again then */
-                fprintf(stderr, "personae serve: /event: out of memory keeping event %lld\n", (long long)c->seq);
-            }
-        pthread_mutex_unlock(&l->pmu);
-        if (on_commit)
-            on_commit(ctx);
         for (ev_call *c = batch, *next; c; c = next) {
             next = c->next;
             c->next = NULL;
@@ -364,43 +655,28 @@ int ev_log_start(const char *db_path, ev_log **out, char *err, size_t errcap)
         return snprintf(err, errcap, "out of memory"), -1;
     pthread_mutex_init(&l->mu, NULL);
     pthread_cond_init(&l->cv, NULL);
-    pthread_cond_init(&l->ckpt_cv, NULL);
     pthread_mutex_init(&l->pmu, NULL);
-    if (open_log(db_path, &l->db, err, errcap) || open_log(db_path, &l->ckpt_db, err, errcap)) {
+    ev_log_path(db_path, l->dir, sizeof l->dir);
+    if (recover(l, err, errcap)) {
         ev_log_free(l);
         return -1;
     }
-    /* checkpoints are the checkpointer's (on_wal below), never a commit's */
-    sqlite3_exec(l->db, "PRAGMA wal_autocheckpoint=0", NULL, NULL, NULL);
-    l->append = store_prepare(l->db, "INSERT INTO event_log(account_id, uuid, ts, payload) VALUES(?, ?, ?, ?)");
-    l->forget = store_prepare(l->db, "DELETE FROM event_log WHERE id <= ?");
-    if (!l->append || !l->forget) {
-        snprintf(err, errcap, "cannot prepare the event log's statements: %s", sqlite3_errmsg(l->db));
-        ev_log_free(l);
-        return -1;
-    }
-    if (pthread_create(&l->ckpt_thread, NULL, checkpointer, l)) {
-        snprintf(err, errcap, "cannot start the event log's checkpoint thread");
-        ev_log_free(l);
-        return -1;
-    }
-    l->ckpt_running = 1;
-    sqlite3_wal_hook(l->db, on_wal, l);
-    if (pthread_create(&l->thread, NULL, run, l)) {
-        snprintf(err, errcap, "cannot start the event log's writer thread");
-        ev_log_stop(l);
-        ev_log_free(l);
-        return -1;
-    }
-    l->running = 1;
     *out = l;
+    return 0;
+}
+
+int ev_log_run(ev_log *l, char *err, size_t errcap)
+{
+    if (pthread_create(&l->thread, NULL, run, l))
+        return snprintf(err, errcap, "cannot start the event log's writer thread"), -1;
+    l->running = 1;
     return 0;
 }
 
 int ev_log_queue(ev_log *l, ev_call *c)
 {
     pthread_mutex_lock(&l->mu);
-    if (l->stop) {
+    if (l->stop || !l->running) {
         pthread_mutex_unlock(&l->mu);
         return -1;
     }
@@ -415,26 +691,6 @@ int ev_log_queue(ev_log *l, ev_call *c)
     return 0;
 }
 
-void ev_log_ingested(ev_log *l, int64_t id)
-{
-    atomic_store(&l->ingested, id);
-    pthread_mutex_lock(&l->pmu);
-    while (l->head && l->head->id <= id) {
-        pending *p = l->head;
-        l->head = p->next;
-        if (!l->head)
-            l->ptail = NULL;
-        pending **b = &l->buckets[p->hash % PENDING_BUCKETS];
-        while (*b != p)
-            b = &(*b)->hnext;
-        *b = p->hnext;
-        pending_free(p);
-    }
-    if (id > l->last)
-        l->last = id;
-    pthread_mutex_unlock(&l->pmu);
-}
-
 void ev_log_stop(ev_log *l)
 {
     if (!l)
@@ -442,28 +698,24 @@ void ev_log_stop(ev_log *l)
     pthread_mutex_lock(&l->mu);
     l->stop = 1;
     pthread_cond_signal(&l->cv);
-    pthread_cond_signal(&l->ckpt_cv);
     pthread_mutex_unlock(&l->mu);
     if (l->running)
         pthread_join(l->thread, NULL);
-    if (l->ckpt_running)
-        pthread_join(l->ckpt_thread, NULL);
-    l->running = l->ckpt_running = 0;
+    l->running = 0;
 }
 
 void ev_log_free(ev_log *l)
 {
     if (!l)
         return;
-    sqlite3_finalize(l->append);
-    sqlite3_finalize(l->forget);
-    sqlite3_close(l->db);
-    sqlite3_close(l->ckpt_db);
+    for (size_t i = 0; i < l->nsegs; i++)
+        if (l->segs[i].fd >= 0)
+            close(l->segs[i].fd);
     for (pending *p = l->head, *next; p; p = next) {
         next = p->next;
         pending_free(p);
     }
-    pthread_cond_destroy(&l->ckpt_cv);
+    free(l->buf);
     pthread_cond_destroy(&l->cv);
     pthread_mutex_destroy(&l->mu);
     pthread_mutex_destroy(&l->pmu);

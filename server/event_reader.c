@@ -173,7 +173,7 @@ int ev_reader_load(void *ctx, int64_t account, const char *uuid, unsigned what, 
     }
     sqlite3_exec(r->db, "COMMIT", NULL, NULL, NULL);
     for (size_t i = 0; ok && i < nlogged; i++)
-        if (logged[i].id > applied)
+        if (logged[i].seq > applied)
             ok = overlay(&logged[i], what, out) == 0;
     ev_logged_free(logged, nlogged);
     out->upto = upto > applied ? upto : applied;
