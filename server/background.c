@@ -1,9 +1,10 @@
-/* Priorities of the server's background threads (srv.h). */
+/* Priorities and clocks of the server's background threads (srv.h). */
 #include "srv.h"
 
 #include <errno.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 void srv_background_thread(int delta)
@@ -15,4 +16,21 @@ void srv_background_thread(int delta)
     int now = getpriority(PRIO_PROCESS, (id_t)tid);
     if (errno == 0)
         (void)setpriority(PRIO_PROCESS, (id_t)tid, now + delta);
+}
+
+struct timespec srv_deadline_ms(long ms)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    long long ns = (long long)t.tv_nsec + (long long)(ms % 1000) * 1000000LL;
+    t.tv_sec += ms / 1000 + (time_t)(ns / 1000000000LL);
+    t.tv_nsec = (long)(ns % 1000000000LL);
+    return t;
+}
+
+int64_t srv_monotonic_us(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000000 + t.tv_nsec / 1000;
 }

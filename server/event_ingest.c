@@ -15,11 +15,14 @@
 #include <string.h>
 #include <time.h>
 
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
 #define BATCH 8192
 /* At most one batch every INTERVAL_MS while events keep coming: the larger the batch, the fewer
  * times each index page of the store is written. It is also how far the store's tables lag
  * behind the log (readers of /event's visitors take the rest from the log). */
-#define INTERVAL_MS 100
+#define INTERVAL_MS 500
 
 struct ev_ingest {
     pthread_t thread;
@@ -33,6 +36,7 @@ struct ev_ingest {
     sqlite3_stmt *real, *attr, *link, *cls_set, *cls_del, *edge, *applied_set, *maxrow;
     int64_t applied, known_maxrow;
     const ev_logged **rows;
+    ev_payload *parsed;
 };
 
 static int step(sqlite3_stmt *st)
@@ -54,14 +58,41 @@ static const char *text(const cJSON *a, int i)
     return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
-/* The store's writes of one logged event. */
-static int store_event(ev_ingest *g, const ev_logged *e)
+/* Attributes set in a batch, by visitor and key: only the last value of each is written (an
+ * attribute keeps the last value a visitor sent; earlier ones in the same batch would only be
+ * overwritten in the same transaction). */
+typedef struct attr_slot {
+    uint64_t hash;
+    const ev_logged *e;
+    const char *key;
+    size_t last; /* index of the batch's event that sets it last */
+} attr_slot;
+
+typedef struct attr_set {
+    attr_slot *slots;
+    size_t cap; /* a power of two */
+} attr_set;
+
+static uint64_t attr_hash(const ev_logged *e, const char *key)
 {
-    ev_payload p;
-    if (ev_payload_parse(e->payload, e->len, &p)) {
-        fprintf(stderr, "personae serve: /event: event %lld of the log is not readable; skipped\n", (long long)e->seq);
-        return 0;
+    return XXH3_64bits_withSeed(key, strlen(key), XXH3_64bits_withSeed(e->uuid, strlen(e->uuid), (uint64_t)e->account));
+}
+
+/* The slot of (e's visitor, key): found, or empty for it. */
+static attr_slot *attr_find(attr_set *a, const ev_logged *e, const char *key, uint64_t h)
+{
+    for (size_t i = h & (a->cap - 1);; i = (i + 1) & (a->cap - 1)) {
+        attr_slot *s = &a->slots[i];
+        if (!s->key || (s->hash == h && s->e->account == e->account && strcmp(s->e->uuid, e->uuid) == 0 &&
+                        strcmp(s->key, key) == 0))
+            return s;
     }
+}
+
+/* The store's writes of one logged event (parsed payload p, the batch's index i). */
+static int store_event(ev_ingest *g, const ev_logged *e, const ev_payload *pp, size_t i, attr_set *attrs)
+{
+    const ev_payload p = *pp;
     int ok = 1;
     for (const cJSON *t = p.realized ? p.realized->child : NULL; ok && t; t = t->next) {
         sqlite3_bind_int64(g->real, 1, e->account);
@@ -75,7 +106,7 @@ static int store_event(ev_ingest *g, const ev_logged *e)
     }
     for (const cJSON *a = p.attrs ? p.attrs->child : NULL; ok && a; a = a->next) {
         const char *k = text(a, 0), *v = text(a, 1);
-        if (!k || !v)
+        if (!k || !v || (attrs->cap && attr_find(attrs, e, k, attr_hash(e, k))->last != i))
             continue;
         sqlite3_bind_int64(g->attr, 1, e->account);
         sqlite3_bind_text(g->attr, 2, e->uuid, -1, SQLITE_STATIC);
@@ -122,7 +153,6 @@ static int store_event(ev_ingest *g, const ev_logged *e)
         sqlite3_bind_int64(g->edge, 7, e->ts);
         ok = step(g->edge) == 0;
     }
-    ev_payload_free(&p);
     return ok ? 0 : -1;
 }
 
@@ -149,8 +179,35 @@ static long ingest_some(ev_ingest *g)
         foreign = m != g->known_maxrow;
         g->known_maxrow = m;
     }
+    /* parse the batch, and find the last value of each attribute set in it */
+    size_t nattrs = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (ev_payload_parse(g->rows[i]->payload, g->rows[i]->len, &g->parsed[i])) {
+            fprintf(stderr, "personae serve: /event: event %lld of the log is not readable; skipped\n",
+                    (long long)g->rows[i]->seq);
+            memset(&g->parsed[i], 0, sizeof g->parsed[i]);
+        }
+        nattrs += (size_t)cJSON_GetArraySize(g->parsed[i].attrs);
+    }
+    attr_set attrs = {NULL, 0};
+    while (attrs.cap < 2 * nattrs)
+        attrs.cap = attrs.cap ? attrs.cap * 2 : 64;
+    if (attrs.cap && !(attrs.slots = calloc(attrs.cap, sizeof *attrs.slots)))
+        attrs.cap = 0; /* out of memory: write every value (same result, more work) */
+    for (size_t i = 0; attrs.cap && i < n; i++)
+        for (const cJSON *a = g->parsed[i].attrs ? g->parsed[i].attrs->child : NULL; a; a = a->next) {
+            const char *k = text(a, 0);
+            if (!k)
+                continue;
+            uint64_t h = attr_hash(g->rows[i], k);
+            attr_slot *slot = attr_find(&attrs, g->rows[i], k, h);
+            *slot = (attr_slot){h, slot->key ? slot->e : g->rows[i], k, i};
+        }
     for (size_t i = 0; ok && i < n; i++)
-        ok = store_event(g, g->rows[i]) == 0;
+        ok = !g->parsed[i].root || store_event(g, g->rows[i], &g->parsed[i], i, &attrs) == 0;
+    for (size_t i = 0; i < n; i++)
+        ev_payload_free(&g->parsed[i]);
+    free(attrs.slots);
     if (ok) {
         sqlite3_bind_int64(g->applied_set, 1, g->rows[n - 1]->seq);
         ok = step(g->applied_set) == 0;
@@ -186,11 +243,7 @@ static void *run(void *arg)
     pthread_mutex_lock(&g->mu);
     for (;;) {
         while (!g->due && !g->stop) {
-            struct timespec until;
-            clock_gettime(CLOCK_REALTIME, &until);
-            until.tv_nsec += 250 * 1000000L;
-            if (until.tv_nsec >= 1000000000L)
-                until.tv_sec++, until.tv_nsec -= 1000000000L;
+            struct timespec until = srv_deadline_ms(250);
             if (pthread_cond_timedwait(&g->cv, &g->mu, &until) == ETIMEDOUT && !g->due && !g->stop) {
                 /* idle: notice onboarding by another process between events */
                 pthread_mutex_unlock(&g->mu);
@@ -211,11 +264,7 @@ static void *run(void *arg)
             break;
         /* let events gather (or, when the store refused them, do not spin on it) */
         pthread_mutex_lock(&g->mu);
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_nsec += INTERVAL_MS * 1000000L;
-        if (until.tv_nsec >= 1000000000L)
-            until.tv_sec++, until.tv_nsec -= 1000000000L;
+        struct timespec until = srv_deadline_ms(INTERVAL_MS);
         while (!g->stop && pthread_cond_timedwait(&g->cv, &g->mu, &until) != ETIMEDOUT)
             ;
         (void)failed;
@@ -252,7 +301,8 @@ int ev_ingest_start(const char *db_path, vc_cache *cache, ev_log *log, ev_ingest
     pthread_mutex_init(&g->mu, NULL);
     pthread_cond_init(&g->cv, NULL);
     g->rows = calloc(BATCH, sizeof *g->rows);
-    if (!cache || !g->rows) {
+    g->parsed = calloc(BATCH, sizeof *g->parsed);
+    if (!cache || !g->rows || !g->parsed) {
         snprintf(err, errcap, "out of memory");
         ev_ingest_free(g);
         return -1;
@@ -261,7 +311,7 @@ int ev_ingest_start(const char *db_path, vc_cache *cache, ev_log *log, ev_ingest
         ev_ingest_free(g);
         return -1;
     }
-    sqlite3_exec(g->db, "PRAGMA cache_size=-65536", NULL, NULL, NULL);
+    sqlite3_exec(g->db, "PRAGMA cache_size=-65536; PRAGMA mmap_size=1073741824; PRAGMA wal_autocheckpoint=8000", NULL, NULL, NULL);
     g->real = store_prepare(g->db, "INSERT INTO realizations(account_id, uuid, trait_id, ts) VALUES(?, ?, ?, ?)");
     g->attr = store_prepare(g->db, "INSERT INTO visitor_attributes(account_id, uuid, key, value, ts) VALUES(?, ?, ?, ?, ?) "
                                    "ON CONFLICT(account_id, uuid, key) DO UPDATE SET value = excluded.value, ts = excluded.ts");
@@ -330,6 +380,7 @@ void ev_ingest_free(ev_ingest *g)
     sqlite3_finalize(g->applied_set), sqlite3_finalize(g->maxrow);
     store_close(g->db);
     free(g->rows);
+    free(g->parsed);
     pthread_cond_destroy(&g->cv);
     pthread_mutex_destroy(&g->mu);
     free(g);

@@ -12,7 +12,8 @@
 
 int ev_payload_encode(ev_call *c)
 {
-    jw w = {0};
+    jw w;
+    jw_init(&w, 128 + 32 * c->nrealized); /* kept in memory until ingested: no room to spare */
     jw_object_begin(&w);
     if (c->nrealized) {
         jw_key(&w, "r");

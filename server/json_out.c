@@ -6,11 +6,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+int jw_init(jw *w, size_t cap)
+{
+    memset(w, 0, sizeof *w);
+    w->buf = malloc(cap ? cap : 1);
+    w->cap = cap ? cap : 1;
+    w->oom = !w->buf;
+    return w->oom ? -1 : 0;
+}
+
 static void put(jw *w, const char *s, size_t n)
 {
     if (w->oom)
         return;
-    if (w->len + n + 1 > w->cap) {
+    if (!w->buf || w->len + n + 1 > w->cap) {
         size_t cap = w->cap ? w->cap : 8192; /* an /event answer fits */
         while (cap < w->len + n + 1)
             cap *= 2;

@@ -26,6 +26,10 @@ typedef struct jw {
     unsigned char has_items[JW_MAX_DEPTH]; /* per open container: a comma goes before the next item */
 } jw;
 
+/* A writer whose buffer starts at `cap` bytes (it grows as needed); a zeroed jw starts at 8 KiB.
+ * -1 (and oom set) when out of memory. */
+int jw_init(jw *w, size_t cap);
+
 void jw_object_begin(jw *w);
 void jw_object_end(jw *w);
 void jw_array_begin(jw *w);

@@ -143,6 +143,10 @@ int srv_random(void *buf, size_t n);
  * and the thread whose commits answers wait for goes first (a negative delta needs
  * CAP_SYS_NICE; without it the thread keeps the normal priority). */
 void srv_background_thread(int delta);
+/* The CLOCK_REALTIME time `ms` milliseconds from now, for pthread_cond_timedwait. */
+struct timespec srv_deadline_ms(long ms);
+/* CLOCK_MONOTONIC in microseconds. */
+int64_t srv_monotonic_us(void);
 void auth_new_key(char key[80]);
 int auth_store_key(sqlite3 *db, int64_t account, int64_t user, const char *key);
 /* 0 and the key's account and user, or -1 for a missing or unknown key. */

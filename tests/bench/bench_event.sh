@@ -87,7 +87,8 @@ end
         return n
     # one sample call, shown for the record
     with urllib.request.urlopen(f"{base}/event?d_account={acct}&d_uuid=u{V - 1}&c_page=p0") as r:
-        sample = json.loads(r.read())
+        raw = r.read(); sample = json.loads(raw)
+        if os.environ.get("SAMPLE_OUT"): open(os.environ["SAMPLE_OUT"], "wb").write(raw)
     print("sample answer: %d traits, %d models, statuses %s" % (len(sample["traits"]), len(sample["models"]),
           sorted({m["status"] for m in sample["models"]})))
     before = count()
