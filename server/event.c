@@ -776,6 +776,14 @@ void ev_free(ev_runtime *rt)
     free(rt);
 }
 
+void ev_sync(void *arg)
+{
+    ev_runtime *rt = arg;
+    if (rt && rt->ingest && ev_ingest_sync(rt->ingest, ev_log_last(rt->log)))
+        fprintf(stderr, "personae serve: /event: the store does not have every acknowledged event yet (they are in "
+                        "the event log)\n");
+}
+
 int ev_status(const ev_call *c)
 {
     return c ? c->status : 500;

@@ -41,6 +41,10 @@ ev_call *ev_begin(ev_runtime *rt, struct MHD_Connection *conn, const char *metho
 /* Queues the answer of a finished call. */
 enum MHD_Result ev_answer(struct MHD_Connection *conn, ev_call *call);
 int ev_status(const ev_call *call);
+/* Returns once the store's tables hold every event acknowledged so far (the ingester lags
+ * behind the log by up to half a second): training, export and reports call it first. `rt` is
+ * an ev_runtime (void for srv_config's hook). */
+void ev_sync(void *rt);
 void ev_call_free(ev_call *call);
 
 #endif

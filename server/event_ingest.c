@@ -30,11 +30,15 @@ struct ev_ingest {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     int due, stop;
+    int syncs;                /* callers waiting in ev_ingest_sync */
+    pthread_cond_t progress;  /* broadcast after each drain */
     sqlite3 *db;
     vc_cache *cache;
     ev_log *log;
     sqlite3_stmt *real, *attr, *link, *cls_set, *cls_del, *edge, *applied_set, *maxrow;
     int64_t applied, known_maxrow;
+    int64_t synced;  /* applied, as last published under mu */
+    int sync_failed; /* the last drain failed */
     const ev_logged **rows;
     ev_payload *parsed;
 };
@@ -252,23 +256,30 @@ static void *run(void *arg)
                     vc_flush(g->cache);
                     g->known_maxrow = m;
                 }
-                drain(g); /* and what a failed batch left */
+                int failed = drain(g); /* and what a failed batch left */
                 pthread_mutex_lock(&g->mu);
+                g->synced = g->applied;
+                g->sync_failed = failed;
+                pthread_cond_broadcast(&g->progress);
             }
         }
         int stopping = g->stop;
         g->due = 0;
         pthread_mutex_unlock(&g->mu);
         int failed = drain(g);
+        pthread_mutex_lock(&g->mu);
+        g->synced = g->applied;
+        g->sync_failed = failed;
+        pthread_cond_broadcast(&g->progress);
         if (stopping)
             break;
-        /* let events gather (or, when the store refused them, do not spin on it) */
-        pthread_mutex_lock(&g->mu);
+        /* let events gather (or, when the store refused them, do not spin on it), unless
+         * someone waits for the store to have them */
         struct timespec until = srv_deadline_ms(INTERVAL_MS);
-        while (!g->stop && pthread_cond_timedwait(&g->cv, &g->mu, &until) != ETIMEDOUT)
+        while (!g->stop && !(g->syncs && !failed) && pthread_cond_timedwait(&g->cv, &g->mu, &until) != ETIMEDOUT)
             ;
-        (void)failed;
     }
+    pthread_mutex_unlock(&g->mu);
     return NULL;
 }
 
@@ -300,6 +311,7 @@ int ev_ingest_start(const char *db_path, vc_cache *cache, ev_log *log, ev_ingest
     g->log = log;
     pthread_mutex_init(&g->mu, NULL);
     pthread_cond_init(&g->cv, NULL);
+    pthread_cond_init(&g->progress, NULL);
     g->rows = calloc(BATCH, sizeof *g->rows);
     g->parsed = calloc(BATCH, sizeof *g->parsed);
     if (!cache || !g->rows || !g->parsed) {
@@ -333,6 +345,7 @@ int ev_ingest_start(const char *db_path, vc_cache *cache, ev_log *log, ev_ingest
         return -1;
     }
     g->known_maxrow = max_rowid(g);
+    g->synced = g->applied;
     ev_log_ingested(log, g->applied);
     if (ev_log_load_pending(log, g->applied)) {
         snprintf(err, errcap, "cannot read the event log: out of memory");
@@ -359,6 +372,27 @@ void ev_ingest_wake(void *ingest)
     pthread_mutex_unlock(&g->mu);
 }
 
+int ev_ingest_sync(ev_ingest *g, int64_t upto)
+{
+    pthread_mutex_lock(&g->mu);
+    g->syncs++;
+    g->due = 1;
+    pthread_cond_signal(&g->cv);
+    int rc = 0;
+    struct timespec until = srv_deadline_ms(30000);
+    while (g->synced < upto && !g->stop && rc == 0) {
+        if (pthread_cond_timedwait(&g->progress, &g->mu, &until) == ETIMEDOUT || (g->sync_failed && g->synced < upto))
+            rc = -1; /* the store refuses the events (they stay in the log): go on with what it has */
+        if (g->synced < upto && rc == 0) {
+            g->due = 1;
+            pthread_cond_signal(&g->cv);
+        }
+    }
+    g->syncs--;
+    pthread_mutex_unlock(&g->mu);
+    return rc;
+}
+
 void ev_ingest_stop(ev_ingest *g)
 {
     if (!g || !g->running)
@@ -382,6 +416,7 @@ void ev_ingest_free(ev_ingest *g)
     free(g->rows);
     free(g->parsed);
     pthread_cond_destroy(&g->cv);
+    pthread_cond_destroy(&g->progress);
     pthread_mutex_destroy(&g->mu);
     free(g);
 }

@@ -168,6 +168,8 @@ int ev_log_pending_graph(ev_log *l, int64_t account, int64_t ds, const char *cid
 /* Up to cap pending events after `after`, in order, for the ingester: pointers valid until it
  * calls ev_log_ingested. */
 size_t ev_log_take(ev_log *l, int64_t after, const ev_logged **out, size_t cap);
+/* The highest sequence number committed. */
+int64_t ev_log_last(ev_log *l);
 /* Events up to `seq` are in the store: the log forgets them and may reuse their space. */
 void ev_log_ingested(ev_log *l, int64_t seq);
 
@@ -175,6 +177,9 @@ void ev_log_ingested(ev_log *l, int64_t seq);
  * cache when it finds realizations it did not write (onboarding by another process). */
 int ev_ingest_start(const char *db_path, vc_cache *cache, ev_log *log, ev_ingest **out, char *err, size_t errcap);
 void ev_ingest_wake(void *ingest);
+/* Waits until the store's tables have every event up to `upto` (at most 30 s); -1 when the
+ * store refused them meanwhile. */
+int ev_ingest_sync(ev_ingest *g, int64_t upto);
 void ev_ingest_stop(ev_ingest *g); /* moves everything logged first */
 void ev_ingest_free(ev_ingest *g);
 

@@ -305,6 +305,14 @@ size_t ev_log_take(ev_log *l, int64_t after, const ev_logged **out, size_t cap)
     return n;
 }
 
+int64_t ev_log_last(ev_log *l)
+{
+    pthread_mutex_lock(&l->pmu);
+    int64_t last = l->last;
+    pthread_mutex_unlock(&l->pmu);
+    return last;
+}
+
 void ev_log_ingested(ev_log *l, int64_t seq)
 {
     atomic_store(&l->ingested, seq);

@@ -375,21 +375,22 @@ int pn_server_run(const pn_server_options *o, char *err, size_t errcap)
     sigaddset(&stop, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
     signal(SIGPIPE, SIG_IGN);
-    if (sched_start(o->db_path, o->train_interval > 0 ? o->train_interval : 86400, &s.cfg.generation, &s.sched, err,
-                    errcap)) {
+    if (ev_start(o->db_path, &s.cfg, (size_t)o->event_cache_mb, &s.ev, err, errcap)) {
         store_close(s.db);
         return -1;
     }
-    if (ev_start(o->db_path, &s.cfg, (size_t)o->event_cache_mb, &s.ev, err, errcap)) {
-        sched_stop(s.sched);
+    s.cfg.sync_events = ev_sync;
+    s.cfg.sync_ctx = s.ev;
+    if (sched_start(o->db_path, o->train_interval > 0 ? o->train_interval : 86400, &s.cfg, &s.sched, err, errcap)) {
+        ev_free(s.ev);
         store_close(s.db);
         return -1;
     }
     if (api_threads_start(&s)) {
         snprintf(err, errcap, "cannot start the API threads");
         ev_stop(s.ev);
-        ev_free(s.ev);
         sched_stop(s.sched);
+        ev_free(s.ev);
         store_close(s.db);
         return -1;
     }
@@ -408,8 +409,8 @@ int pn_server_run(const pn_server_options *o, char *err, size_t errcap)
         snprintf(err, errcap, "cannot listen on %s (is the port in use?)", o->listen ? o->listen : "127.0.0.1:8080");
         api_threads_stop(&s);
         ev_stop(s.ev);
-        ev_free(s.ev);
         sched_stop(s.sched);
+        ev_free(s.ev);
         store_close(s.db);
         return -1;
     }
@@ -421,11 +422,11 @@ int pn_server_run(const pn_server_options *o, char *err, size_t errcap)
     int sig = 0;
     sigwait(&stop, &sig);
     fprintf(stderr, "personae serve: stopping\n");
-    ev_stop(s.ev);         /* commits and answers every queued event first */
-    api_threads_stop(&s);  /* and every queued API request */
+    ev_stop(s.ev);         /* commits and answers every queued event, and stores them all */
+    api_threads_stop(&s);  /* answers every queued API request */
+    sched_stop(s.sched);   /* (which may call ev_sync: the runtime is freed after) */
     MHD_stop_daemon(d);
     ev_free(s.ev);
-    sched_stop(s.sched);
     store_close(s.db);
     pthread_mutex_destroy(&s.lock);
     return 0;

@@ -14,7 +14,7 @@ struct srv_sched {
     int stop, woken;
     sqlite3 *db;
     int64_t interval;
-    _Atomic uint64_t *generation;
+    srv_config *cfg;
 };
 
 /* Claims the next due model: clears its request and sets its next due time, in one statement
@@ -64,10 +64,12 @@ static void *run(void *arg)
         int64_t model, account, now = srv_now();
         int trained = 0;
         if (claim(s, now, &model, &account)) {
+            if (s->cfg && s->cfg->sync_events) /* train on every event acknowledged so far */
+                s->cfg->sync_events(s->cfg->sync_ctx);
             train_model(s->db, account, model, now);
             finish(s, model);
-            if (s->generation)
-                atomic_fetch_add(s->generation, 1);
+            if (s->cfg)
+                atomic_fetch_add(&s->cfg->generation, 1);
             trained = 1;
         }
         pthread_mutex_lock(&s->mu);
@@ -86,14 +88,14 @@ static void *run(void *arg)
     return NULL;
 }
 
-int sched_start(const char *db_path, int64_t interval, _Atomic uint64_t *generation, srv_sched **out, char *err,
+int sched_start(const char *db_path, int64_t interval, srv_config *cfg, srv_sched **out, char *err,
                 size_t errcap)
 {
     srv_sched *s = calloc(1, sizeof *s);
     if (!s)
         return snprintf(err, errcap, "out of memory"), -1;
     s->interval = interval;
-    s->generation = generation;
+    s->cfg = cfg;
     if (store_open(db_path, 0, &s->db, err, errcap)) {
         free(s);
         return -1;

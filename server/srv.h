@@ -38,6 +38,10 @@ typedef struct srv_config {
     uint8_t secret[32];          /* the store's token key (HMAC-SHA256), kept in the store */
     _Atomic uint64_t generation; /* bumped by every API write and training: caches rebuild on change */
     _Atomic uint64_t onboarded;  /* bumped by every onboarding through the API: /event rereads visitors */
+    /* makes every acknowledged /event write visible in the store's tables (NULL outside serve):
+     * called before training, exporting and reporting */
+    void (*sync_events)(void *ctx);
+    void *sync_ctx;
 } srv_config;
 
 typedef struct srv_ctx {
@@ -218,8 +222,9 @@ cJSON *report_build(const pn_snapshot *s, const pn_profiles *p, const pn_model_d
                     const cJSON *names, int64_t now, const uint32_t *classified_per_persona);
 
 typedef struct srv_sched srv_sched;
-/* `generation` (may be NULL) is bumped after every training. */
-int sched_start(const char *db_path, int64_t interval, _Atomic uint64_t *generation, srv_sched **out, char *err,
+/* cfg (may be NULL): its generation is bumped after every training, and its sync_events hook
+ * is called before each. */
+int sched_start(const char *db_path, int64_t interval, srv_config *cfg, srv_sched **out, char *err,
                 size_t errcap);
 void sched_wake(srv_sched *s);
 void sched_stop(srv_sched *s);
