@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Load benchmark of the real-time endpoint /event with wrk (Debian's `wrk`) on loopback.
 # Not a timed test: it prints throughput and latency, and checks that nothing acknowledged was
-# lost (stored realizations == 2xx answers). Every call realizes exactly one rule-based trait.
+# lost: after the run the server is stopped (which moves every logged event into the store's
+# tables) and the realizations stored are counted against the 2xx answers. Every call realizes
+# exactly one rule-based trait.
 #
 #   tests/bench/bench_event.sh [PERSONAE] [DURATION_S] [CONNECTIONS]
-#   env: VISITORS (2000), TRAITS_PER_VISITOR (50), RETRAIN (1: retrain every model during the run)
+#   env: VISITORS (2000), TRAITS_PER_VISITOR (50), RETRAIN (1: retrain every model during the run),
+#        SERVE_ARGS (more options for `personae serve`, such as "--threads 1")
 set -euo pipefail
-BIN=${1:-build-rt/personae}
+BIN=${1:-build/release/personae}
 DURATION=${2:-10}
 CONNS=${3:-64}
 command -v wrk >/dev/null || { echo "bench_event: wrk is not installed (apt-get install wrk)"; exit 1; }
@@ -87,8 +90,7 @@ end
         return n
     # one sample call, shown for the record
     with urllib.request.urlopen(f"{base}/event?d_account={acct}&d_uuid=u{V - 1}&c_page=p0") as r:
-        raw = r.read(); sample = json.loads(raw)
-        if os.environ.get("SAMPLE_OUT"): open(os.environ["SAMPLE_OUT"], "wb").write(raw)
+        sample = json.loads(r.read())
     print("sample answer: %d traits, %d models, statuses %s" % (len(sample["traits"]), len(sample["models"]),
           sorted({m["status"] for m in sample["models"]})))
     before = count()
