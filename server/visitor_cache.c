@@ -43,7 +43,7 @@ static int grow(void **arr, size_t *cap, size_t need, size_t size)
 {
     if (need <= *cap)
         return 0;
-    size_t c = *cap ? *cap : 16;
+    size_t c = *cap ? *cap : size >= 64 ? 1 : 16; /* links are large and few */
     while (c < need)
         c *= 2;
     void *g = realloc(*arr, c * size);

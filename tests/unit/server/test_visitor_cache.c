@@ -1,0 +1,163 @@
+/* The visitor cache of /event (server/visitor_cache.h): loading, the sequence-number rule that
+ * keeps a write from counting twice or not at all, classification epochs, the memory budget. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <string.h>
+
+#include "visitor_cache.h"
+
+/* A fake store: every visitor has `rows` realizations of trait 1..rows at time 100, one link,
+ * and a classification whose baseline is the number of loads so far. */
+typedef struct store {
+    int loads, cls_loads, fail;
+    int rows;
+    int64_t upto; /* what a load reports as included */
+} store;
+
+static int load(void *ctx, int64_t account, const char *uuid, unsigned what, vc_visitor *out)
+{
+    store *s = ctx;
+    (void)account, (void)uuid;
+    if (s->fail)
+        return -1;
+    if (what & VC_ROWS) {
+        s->loads++;
+        for (int i = s->rows; i >= 1; i--) /* out of order: the cache sorts */
+            if (vc_visitor_add_row(out, i, 100))
+                return -1;
+        out->upto = s->upto;
+    }
+    if (what & VC_LINKS)
+        vc_visitor_add_link(out, 7, "cid-1", 90);
+    if (what & VC_CLS) {
+        s->cls_loads++;
+        vc_visitor_set_cls(out, 42, 1000 + s->cls_loads, 3);
+    }
+    return 0;
+}
+
+static void loads_once_then_hits(void **state)
+{
+    (void)state;
+    store s = {.rows = 3, .upto = 10};
+    vc_cache *c = vc_new(1 << 20);
+    vc_visitor v = {0};
+    assert_int_equal(vc_get(c, 1, "u1", 5, load, &s, &v), 0);
+    assert_int_equal(v.nrows, 3);
+    assert_true(v.rows[0].trait == 1 && v.rows[2].trait == 3); /* sorted */
+    assert_int_equal(v.nlinks, 1);
+    assert_string_equal(v.links[0].cid, "cid-1");
+    assert_int_equal(v.ncls, 1);
+    assert_int_equal(vc_get(c, 1, "u1", 5, load, &s, &v), 0);
+    assert_int_equal(s.loads, 1);
+    assert_int_equal(vc_get(c, 2, "u1", 5, load, &s, &v), 0); /* another account: another visitor */
+    assert_int_equal(s.loads, 2);
+    vc_stats st;
+    vc_get_stats(c, &st);
+    assert_int_equal(st.hits, 1);
+    assert_int_equal(st.misses, 2);
+    assert_int_equal(st.visitors, 2);
+    s.fail = 1;
+    assert_int_equal(vc_get(c, 1, "u2", 5, load, &s, &v), -1); /* nothing cached on failure */
+    vc_get_stats(c, &st);
+    assert_int_equal(st.visitors, 2);
+    vc_visitor_free(&v);
+    vc_free(c);
+}
+
+static void writes_apply_once(void **state)
+{
+    (void)state;
+    store s = {.rows = 2, .upto = 10};
+    vc_cache *c = vc_new(1 << 20);
+    vc_visitor v = {0};
+    vc_row r = {1, 200};
+    vc_write w = {9, &r, 1, NULL, 0, NULL, 0};
+    vc_apply(c, 1, "u1", &w); /* not cached: nothing to do, the store has it */
+    assert_int_equal(vc_get(c, 1, "u1", 5, load, &s, &v), 0);
+    assert_int_equal(v.nrows, 2);
+    vc_apply(c, 1, "u1", &w); /* seq 9 <= upto 10: the load included it already */
+    assert_int_equal(vc_get(c, 1, "u1", 5, load, &s, &v), 0);
+    assert_int_equal(v.nrows, 2);
+    vc_link l = {8, 300, "cid-2"};
+    vc_cls k = {42, 7, 4};
+    vc_write w2 = {11, &r, 1, &l, 1, &k, 1};
+    vc_apply(c, 1, "u1", &w2); /* after the load: applied */
+    assert_int_equal(vc_get(c, 1, "u1", 5, load, &s, &v), 0);
+    assert_int_equal(v.nrows, 3);
+    assert_true(v.rows[0].trait == 1 && v.rows[0].ts == 100 && v.rows[1].trait == 1 && v.rows[1].ts == 200);
+    assert_int_equal(v.nlinks, 2);
+    assert_string_equal(v.links[0].cid, "cid-2"); /* most recent first */
+    assert_int_equal(v.ncls, 1);
+    assert_true(v.cls[0].baseline == 7 && v.cls[0].version == 4);
+    vc_cls gone = {42, 0, 4};
+    vc_write w3 = {12, NULL, 0, NULL, 0, &gone, 1};
+    vc_apply(c, 1, "u1", &w3);
+    assert_int_equal(vc_get(c, 1, "u1", 5, load, &s, &v), 0);
+    assert_int_equal(v.ncls, 0);
+    vc_flush(c);
+    assert_int_equal(vc_get(c, 1, "u1", 5, load, &s, &v), 0);
+    assert_int_equal(s.loads, 2);
+    assert_int_equal(v.nrows, 2);
+    vc_visitor_free(&v);
+    vc_free(c);
+}
+
+static void new_epoch_reads_classifications_again(void **state)
+{
+    (void)state;
+    store s = {.rows = 1};
+    vc_cache *c = vc_new(1 << 20);
+    vc_visitor v = {0};
+    assert_int_equal(vc_get(c, 1, "u1", 5, load, &s, &v), 0);
+    assert_int_equal(v.cls[0].baseline, 1001);
+    assert_int_equal(vc_get(c, 1, "u1", 5, load, &s, &v), 0);
+    assert_int_equal(s.cls_loads, 1);
+    assert_int_equal(vc_get(c, 1, "u1", 6, load, &s, &v), 0); /* a training happened */
+    assert_int_equal(s.cls_loads, 2);
+    assert_int_equal(s.loads, 1); /* the realizations stay */
+    assert_int_equal(v.cls[0].baseline, 1002);
+    vc_visitor_free(&v);
+    vc_free(c);
+}
+
+static void keeps_to_its_budget(void **state)
+{
+    (void)state;
+    store s = {.rows = 100};
+    size_t budget = 4 << 20;
+    vc_cache *c = vc_new(budget);
+    vc_visitor v = {0};
+    char uuid[32];
+    for (int i = 0; i < 20000; i++) {
+        snprintf(uuid, sizeof uuid, "visitor-%d", i);
+        assert_int_equal(vc_get(c, 1, uuid, 1, load, &s, &v), 0);
+    }
+    vc_stats st;
+    vc_get_stats(c, &st);
+    assert_true(st.bytes <= budget + budget / 8);
+    assert_true(st.evictions > 0);
+    assert_true(st.visitors < 20000 && st.visitors > 1000);
+    /* the most recent visitors are still there */
+    int before = s.loads;
+    assert_int_equal(vc_get(c, 1, "visitor-19999", 1, load, &s, &v), 0);
+    assert_int_equal(s.loads, before);
+    vc_visitor_free(&v);
+    vc_free(c);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(loads_once_then_hits),
+        cmocka_unit_test(writes_apply_once),
+        cmocka_unit_test(new_epoch_reads_classifications_again),
+        cmocka_unit_test(keeps_to_its_budget),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
