@@ -104,7 +104,7 @@ static int prof_insert(prof *p, vc_row r)
 /* Rows appended out of order are put in order here; then the distinct traits are listed. */
 static int prof_finish(prof *p, const ev_view *v, int sorted)
 {
-    if (!sorted)
+    if (!sorted && p->n > 1)
         qsort(p->rows, p->n, sizeof *p->rows, row_cmp);
     p->nd = 0;
     for (size_t i = 0; i < p->n; i++) {

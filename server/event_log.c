@@ -45,7 +45,7 @@
 
 typedef struct segment {
     int fd;
-    char path[4200];
+    char path[4400];
     int64_t first, last; /* sequence numbers of its live chain; 0 when it holds none */
     size_t end;          /* where the next record goes */
 } segment;

@@ -325,7 +325,8 @@ int vc_get(vc_cache *c, int64_t account, const char *uuid, uint64_t cls_epoch, v
             pthread_mutex_unlock(&s->mu);
             return -1;
         }
-        qsort(r->v.rows, r->v.nrows, sizeof *r->v.rows, row_cmp);
+        if (r->v.nrows > 1)
+            qsort(r->v.rows, r->v.nrows, sizeof *r->v.rows, row_cmp);
         r->v.cls_epoch = cls_epoch;
         s->count++;
         lru_front(s, r);

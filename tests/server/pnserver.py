@@ -58,6 +58,9 @@ class Store:
         return out[-1]
 
     def cleanup(self):
+        if os.environ.get("PN_KEEP"):  # keep the store and the server's log to look at
+            print("kept", self.dir, flush=True)
+            return
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
