@@ -93,6 +93,7 @@ end
         sample = json.loads(r.read())
     print("sample answer: %d traits, %d models, statuses %s" % (len(sample["traits"]), len(sample["models"]),
           sorted({m["status"] for m in sample["models"]})))
+    api("GET", f"/models/{models[0]}/report")  # a report waits until every acknowledged event is stored
     before = count()
     trainer = None
     if RETRAIN:
