@@ -72,7 +72,9 @@ struct ev_log {
     segment segs[MAX_SEGMENTS];
     size_t nsegs, cur;
     int64_t next_seq;
-    int broken; /* the last write failed */
+    int broken;     /* the last write failed */
+    int keep_all;   /* an event could not be kept in memory: the ingester will not see it before a
+                     * restart, so no segment may be reused until then */
     int64_t last_commit; /* when the last commit started (srv_monotonic_us) */
     char *buf; /* records of one commit */
     size_t buflen, bufcap;
@@ -385,7 +387,7 @@ static int segment_create(ev_log *l, char *err, size_t errcap)
 static int rotate(ev_log *l, char *err, size_t errcap)
 {
     int64_t ingested = atomic_load(&l->ingested);
-    for (size_t i = 0; i < l->nsegs; i++)
+    for (size_t i = 0; !l->keep_all && i < l->nsegs; i++)
         if (i != l->cur && l->segs[i].last <= ingested) {
             l->cur = i;
             l->segs[i].first = l->segs[i].last = 0;
@@ -653,8 +655,13 @@ static void *run(void *arg)
             pthread_mutex_lock(&l->pmu);
             for (ev_call *c = batch; c; c = c->next)
                 if (pending_add(l, c->seq, c->account, c->uuid, c->now, c->payload, c->payload_len, &c->payload,
-                                c->cids, c->ncids))
-                    fprintf(stderr, "personae serve: /event: out of memory keeping event %lld\n", (long long)c->seq);
+                                c->cids, c->ncids)) {
+                    /* it is in the log, durable: the next start stores it; until then no space
+                     * of the log is reused */
+                    fprintf(stderr, "personae serve: /event: out of memory keeping event %lld; it is stored at the "
+                                    "next start\n", (long long)c->seq);
+                    l->keep_all = 1;
+                }
             pthread_mutex_unlock(&l->pmu);
             if (on_commit)
                 on_commit(ctx);
