@@ -779,7 +779,7 @@ void ev_free(ev_runtime *rt)
 void ev_sync(void *arg)
 {
     ev_runtime *rt = arg;
-    if (rt && rt->ingest && ev_ingest_sync(rt->ingest, ev_log_last(rt->log)))
+    if (rt && rt->ingest && ev_ingest_sync(rt->ingest, ev_pending_last(ev_log_pending(rt->log))))
         fprintf(stderr, "personae serve: /event: the store does not have every acknowledged event yet (they are in "
                         "the event log)\n");
 }

@@ -172,7 +172,7 @@ static int64_t max_rowid(ev_ingest *g)
 /* Moves up to BATCH logged events into the store. Returns how many, or -1 on failure. */
 static long ingest_some(ev_ingest *g)
 {
-    size_t n = ev_log_take(g->log, g->applied, g->rows, BATCH);
+    size_t n = ev_pending_take(ev_log_pending(g->log), g->applied, g->rows, BATCH);
     if (n == 0)
         return 0;
     int ok = 1;

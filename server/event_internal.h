@@ -102,6 +102,7 @@ typedef struct ev_reader ev_reader;
 typedef struct ev_readers ev_readers;
 
 typedef struct ev_log ev_log;
+typedef struct ev_pending ev_pending;
 ev_readers *ev_readers_new(const char *db_path, ev_log *log);
 void ev_readers_free(ev_readers *rs);
 ev_reader *ev_reader_get(ev_readers *rs); /* NULL when the store cannot be opened */
@@ -158,20 +159,34 @@ typedef struct ev_logged {
 } ev_logged;
 /* At start: keeps in memory the logged events after `after` (the store's progress). */
 int ev_log_load_pending(ev_log *l, int64_t after);
-/* The visitor's pending events (copies; caller frees with ev_logged_free), and the highest
- * sequence number committed: every event of the visitor up to it is pending or in the store. */
-int ev_log_pending(ev_log *l, int64_t account, const char *uuid, ev_logged **out, size_t *n, int64_t *upto);
-void ev_logged_free(ev_logged *e, size_t n);
-/* Adds to out the other devices of pending events seen with (ds, cid), like ev_reader_graph. */
-int ev_log_pending_graph(ev_log *l, int64_t account, int64_t ds, const char *cid, const char *self,
-                         char (*out)[EV_MAX_UUID + 1], size_t *n, size_t cap);
-/* Up to cap pending events after `after`, in order, for the ingester: pointers valid until it
- * calls ev_log_ingested. */
-size_t ev_log_take(ev_log *l, int64_t after, const ev_logged **out, size_t cap);
-/* The highest sequence number committed. */
-int64_t ev_log_last(ev_log *l);
 /* Events up to `seq` are in the store: the log forgets them and may reuse their space. */
 void ev_log_ingested(ev_log *l, int64_t seq);
+/* The log's pending events (owned by the log). */
+ev_pending *ev_log_pending(ev_log *l);
+
+/* Pending events (event_pending.c): what the log has committed and the store's tables may not
+ * have yet, in memory, in sequence order and by visitor. Every function may be called from any
+ * thread. */
+ev_pending *ev_pending_new(void);
+void ev_pending_free(ev_pending *p);
+/* Adds a committed event; sequence numbers come in increasing order. The payload is copied, or
+ * taken over when take and *take are not NULL (*take is then set to NULL). -1: out of memory. */
+int ev_pending_add(ev_pending *p, int64_t seq, int64_t account, const char *uuid, int64_t ts, const char *payload,
+                   size_t len, char **take, const vc_link *cids, size_t ncids);
+/* The visitor's pending events (copies; caller frees *out with ev_logged_free), and the highest
+ * sequence number committed: every event of the visitor up to it is pending or in the store. */
+int ev_pending_visitor(ev_pending *p, int64_t account, const char *uuid, ev_logged **out, size_t *n, int64_t *upto);
+void ev_logged_free(ev_logged *e, size_t n);
+/* Adds to out the other devices of pending events seen with (ds, cid), like ev_reader_graph. */
+int ev_pending_graph(ev_pending *p, int64_t account, int64_t ds, const char *cid, const char *self,
+                     char (*out)[EV_MAX_UUID + 1], size_t *n, size_t cap);
+/* Up to cap pending events after `after`, in order, for the ingester: pointers valid until the
+ * store has them (ev_pending_forget). */
+size_t ev_pending_take(ev_pending *p, int64_t after, const ev_logged **out, size_t cap);
+/* The highest sequence number committed. */
+int64_t ev_pending_last(ev_pending *p);
+/* Drops the events up to `seq` (the store has them); the highest committed is at least `seq`. */
+void ev_pending_forget(ev_pending *p, int64_t seq);
 
 /* The ingester (event_ingest.c): one thread moving logged events into the store; flushes the
  * cache when it finds realizations it did not write (onboarding by another process). */

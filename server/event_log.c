@@ -14,9 +14,8 @@
  * Recovery follows each segment's chain of valid consecutive records; a torn last record (a
  * crash during its write) fails its checksum and was never acknowledged.
  *
- * What the store's tables do not have yet is also kept in memory, by visitor (the pending
- * events): readers of a visitor take the rest from there, and the ingester takes its batches
- * from there. */
+ * What the store's tables do not have yet is also kept in memory (event_pending.c): readers of a
+ * visitor take the rest from there, and the ingester takes its batches from there. */
 #include "event_internal.h"
 
 #include <dirent.h>
@@ -41,7 +40,6 @@
  * hypervisor) would otherwise be paid hundreds of times more a second; a call that comes after a
  * quiet moment is committed at once. */
 #define COMMIT_SPACING_US 1000
-#define PENDING_BUCKETS 4096
 
 typedef struct segment {
     int fd;
@@ -49,14 +47,6 @@ typedef struct segment {
     int64_t first, last; /* sequence numbers of its live chain; 0 when it holds none */
     size_t end;          /* where the next record goes */
 } segment;
-
-/* A logged event the ingester has not moved into the store yet. */
-typedef struct pending {
-    struct pending *next;  /* in sequence order */
-    struct pending *hnext; /* in its bucket */
-    uint64_t hash;
-    ev_logged e;
-} pending;
 
 struct ev_log {
     char dir[4096];
@@ -79,11 +69,7 @@ struct ev_log {
     char *buf; /* records of one commit */
     size_t buflen, bufcap;
     _Atomic int64_t ingested; /* the ingester's progress */
-    /* pending events, under pmu */
-    pthread_mutex_t pmu;
-    pending *head, *ptail;
-    pending *buckets[PENDING_BUCKETS];
-    int64_t last; /* the highest sequence number committed */
+    ev_pending *pending; /* what the store's tables may not have yet */
 };
 
 static void put_u32(unsigned char *p, uint32_t v)
@@ -181,158 +167,15 @@ static size_t decode(const unsigned char *p, size_t n, int64_t want, int64_t *se
     return HEADER + body;
 }
 
-/* ---- pending events ------------------------------------------------------------------------- */
-
-static uint64_t visitor_hash(int64_t account, const char *uuid)
-{
-    return XXH3_64bits_withSeed(uuid, strlen(uuid), (uint64_t)account);
-}
-
-static void pending_free(pending *p)
-{
-    free(p->e.payload);
-    free(p->e.cids);
-    free(p);
-}
-
-/* Adds a committed event (under pmu); sequence numbers come in increasing order. The payload
- * is copied, or taken over when *take is not NULL (and *take set to NULL). */
-static int pending_add(ev_log *l, int64_t seq, int64_t account, const char *uuid, int64_t ts, const char *payload,
-                       size_t len, char **take, const vc_link *cids, size_t ncids)
-{
-    pending *p = calloc(1, sizeof *p);
-    if (!p || !(p->e.payload = take && *take ? *take : malloc(len + 1)) ||
-        (ncids && !(p->e.cids = malloc(ncids * sizeof *p->e.cids)))) {
-        if (p && take && p->e.payload == *take)
-            p->e.payload = NULL;
-        if (p)
-            pending_free(p);
-        return -1;
-    }
-    if (take && *take) {
-        *take = NULL;
-    } else {
-        memcpy(p->e.payload, payload, len);
-        p->e.payload[len] = '\0';
-    }
-    p->e = (ev_logged){seq, account, ts, "", p->e.payload, len, p->e.cids, ncids};
-    snprintf(p->e.uuid, sizeof p->e.uuid, "%s", uuid);
-    if (ncids)
-        memcpy(p->e.cids, cids, ncids * sizeof *cids);
-    p->hash = visitor_hash(account, uuid);
-    pending **b = &l->buckets[p->hash % PENDING_BUCKETS];
-    p->hnext = *b;
-    *b = p;
-    if (l->ptail)
-        l->ptail->next = p;
-    else
-        l->head = p;
-    l->ptail = p;
-    if (seq > l->last)
-        l->last = seq;
-    return 0;
-}
-
-int ev_log_pending(ev_log *l, int64_t account, const char *uuid, ev_logged **out, size_t *n, int64_t *upto)
-{
-    uint64_t h = visitor_hash(account, uuid);
-    size_t cap = 0;
-    int ok = 1;
-    *out = NULL;
-    *n = 0;
-    pthread_mutex_lock(&l->pmu);
-    *upto = l->last;
-    for (const pending *p = l->buckets[h % PENDING_BUCKETS]; ok && p; p = p->hnext) {
-        if (p->hash != h || p->e.account != account || strcmp(p->e.uuid, uuid))
-            continue;
-        if (*n == cap) {
-            cap = cap ? cap * 2 : 8;
-            ev_logged *g = realloc(*out, cap * sizeof *g);
-            if (!g) {
-                ok = 0;
-                break;
-            }
-            *out = g;
-        }
-        ev_logged *e = &(*out)[*n];
-        *e = p->e;
-        e->cids = NULL, e->ncids = 0;
-        e->payload = malloc(p->e.len + 1);
-        if (e->payload)
-            memcpy(e->payload, p->e.payload, p->e.len + 1), (*n)++;
-        else
-            ok = 0;
-    }
-    pthread_mutex_unlock(&l->pmu);
-    if (!ok)
-        ev_logged_free(*out, *n), *out = NULL, *n = 0;
-    return ok ? 0 : -1;
-}
-
-void ev_logged_free(ev_logged *e, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        free(e[i].payload);
-    free(e);
-}
-
-int ev_log_pending_graph(ev_log *l, int64_t account, int64_t ds, const char *cid, const char *self,
-                         char (*out)[EV_MAX_UUID + 1], size_t *n, size_t cap)
-{
-    pthread_mutex_lock(&l->pmu);
-    for (const pending *p = l->head; p && *n < cap; p = p->next) {
-        if (p->e.account != account || strcmp(p->e.uuid, self) == 0)
-            continue;
-        int match = 0;
-        for (size_t i = 0; i < p->e.ncids; i++)
-            match |= p->e.cids[i].ds == ds && strcmp(p->e.cids[i].cid, cid) == 0;
-        int seen = 0;
-        for (size_t i = 0; match && !seen && i < *n; i++)
-            seen = strcmp(out[i], p->e.uuid) == 0;
-        if (match && !seen)
-            snprintf(out[(*n)++], EV_MAX_UUID + 1, "%s", p->e.uuid);
-    }
-    pthread_mutex_unlock(&l->pmu);
-    return 0;
-}
-
-size_t ev_log_take(ev_log *l, int64_t after, const ev_logged **out, size_t cap)
-{
-    size_t n = 0;
-    pthread_mutex_lock(&l->pmu);
-    for (const pending *p = l->head; p && n < cap; p = p->next)
-        if (p->e.seq > after)
-            out[n++] = &p->e;
-    pthread_mutex_unlock(&l->pmu);
-    return n;
-}
-
-int64_t ev_log_last(ev_log *l)
-{
-    pthread_mutex_lock(&l->pmu);
-    int64_t last = l->last;
-    pthread_mutex_unlock(&l->pmu);
-    return last;
-}
-
 void ev_log_ingested(ev_log *l, int64_t seq)
 {
     atomic_store(&l->ingested, seq);
-    pthread_mutex_lock(&l->pmu);
-    while (l->head && l->head->e.seq <= seq) {
-        pending *p = l->head;
-        l->head = p->next;
-        if (!l->head)
-            l->ptail = NULL;
-        pending **b = &l->buckets[p->hash % PENDING_BUCKETS];
-        while (*b != p)
-            b = &(*b)->hnext;
-        *b = p->hnext;
-        pending_free(p);
-    }
-    if (seq > l->last)
-        l->last = seq;
-    pthread_mutex_unlock(&l->pmu);
+    ev_pending_forget(l->pending, seq);
+}
+
+ev_pending *ev_log_pending(ev_log *l)
+{
+    return l->pending;
 }
 
 /* ---- segments ------------------------------------------------------------------------------- */
@@ -503,7 +346,7 @@ static int recover(ev_log *l, char *err, size_t errcap)
     /* a spare, so that the first rotation under load does not have to write 16 MiB of zeros */
     if (l->nsegs < 2 && segment_create(l, err, errcap))
         return -1;
-    l->last = l->next_seq - 1;
+    ev_pending_forget(l->pending, l->next_seq - 1); /* numbering: nothing is pending before recovery */
     return 0;
 }
 
@@ -530,7 +373,7 @@ static int load_one(void *vctx, int64_t seq, int64_t account, const char *uuid, 
         }
         ev_payload_free(&p);
     }
-    return pending_add(c->l, seq, account, uuid, e->ts, e->payload, e->len, NULL, cids, ncids);
+    return ev_pending_add(c->l->pending, seq, account, uuid, e->ts, e->payload, e->len, NULL, cids, ncids);
 }
 
 int ev_log_load_pending(ev_log *l, int64_t after)
@@ -548,12 +391,9 @@ int ev_log_load_pending(ev_log *l, int64_t after)
         }
     load_ctx c = {l, after};
     int rc = 0;
-    pthread_mutex_lock(&l->pmu);
     for (size_t i = 0; rc == 0 && i < n; i++)
         rc = segment_scan(&l->segs[order[i]], load_one, &c);
-    if (after > l->last)
-        l->last = after;
-    pthread_mutex_unlock(&l->pmu);
+    ev_pending_forget(l->pending, after);
     if (after >= l->next_seq) /* the store is ahead of this log (a new log beside it): number on */
         l->next_seq = after + 1;
     return rc;
@@ -652,9 +492,8 @@ static void *run(void *arg)
             l->buflen = 0;
             l->broken = 1;
         } else {
-            pthread_mutex_lock(&l->pmu);
             for (ev_call *c = batch; c; c = c->next)
-                if (pending_add(l, c->seq, c->account, c->uuid, c->now, c->payload, c->payload_len, &c->payload,
+                if (ev_pending_add(l->pending, c->seq, c->account, c->uuid, c->now, c->payload, c->payload_len, &c->payload,
                                 c->cids, c->ncids)) {
                     /* it is in the log, durable: the next start stores it; until then no space
                      * of the log is reused */
@@ -662,7 +501,6 @@ static void *run(void *arg)
                                     "next start\n", (long long)c->seq);
                     l->keep_all = 1;
                 }
-            pthread_mutex_unlock(&l->pmu);
             if (on_commit)
                 on_commit(ctx);
         }
@@ -692,9 +530,10 @@ int ev_log_start(const char *db_path, ev_log **out, char *err, size_t errcap)
         return snprintf(err, errcap, "out of memory"), -1;
     pthread_mutex_init(&l->mu, NULL);
     pthread_cond_init(&l->cv, NULL);
-    pthread_mutex_init(&l->pmu, NULL);
     ev_log_path(db_path, l->dir, sizeof l->dir);
-    if (recover(l, err, errcap)) {
+    if (!(l->pending = ev_pending_new()) || recover(l, err, errcap)) {
+        if (!l->pending)
+            snprintf(err, errcap, "out of memory");
         ev_log_free(l);
         return -1;
     }
@@ -748,13 +587,9 @@ void ev_log_free(ev_log *l)
     for (size_t i = 0; i < l->nsegs; i++)
         if (l->segs[i].fd >= 0)
             close(l->segs[i].fd);
-    for (pending *p = l->head, *next; p; p = next) {
-        next = p->next;
-        pending_free(p);
-    }
+    ev_pending_free(l->pending);
     free(l->buf);
     pthread_cond_destroy(&l->cv);
     pthread_mutex_destroy(&l->mu);
-    pthread_mutex_destroy(&l->pmu);
     free(l);
 }

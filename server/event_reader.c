@@ -135,7 +135,7 @@ int ev_reader_load(void *ctx, int64_t account, const char *uuid, unsigned what, 
     ev_logged *logged = NULL;
     size_t nlogged = 0;
     int64_t upto = 0, applied = 0;
-    int ok = ev_log_pending(r->log, account, uuid, &logged, &nlogged, &upto) == 0, rc = SQLITE_DONE;
+    int ok = ev_pending_visitor(ev_log_pending(r->log), account, uuid, &logged, &nlogged, &upto) == 0, rc = SQLITE_DONE;
     ok = ok && sqlite3_exec(r->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK;
     if (ok) {
         ok = sqlite3_step(r->applied) == SQLITE_ROW;
@@ -199,5 +199,5 @@ int ev_reader_graph(ev_reader *r, int64_t account, int64_t ds, const char *cid, 
     sqlite3_reset(st);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
         return -1;
-    return ev_log_pending_graph(r->log, account, ds, cid, self, out, n, cap);
+    return ev_pending_graph(ev_log_pending(r->log), account, ds, cid, self, out, n, cap);
 }
