@@ -6,10 +6,11 @@
  * whose data source carries a DEC label outside the model's union. A snapshot holds no visitor
  * id. It goes only to a destination whose DEC labels share none with the model's union.
  *
- * A token is "<account>.<model>.<destination>.<expiry>.<mac>", the mac being HMAC-SHA256 under
- * the store's key of "pn-snapshot-token-v1|" and the four numbers, in hex: it opens that one
- * model for that one destination until it expires, and the checks are made again when it is
- * used (a destination's labels may have changed since). */
+ * A token is "<account>.<user>.<model>.<destination>.<expiry>.<mac>", the mac being HMAC-SHA256
+ * under the store's key of "pn-snapshot-token-v2|" and the five numbers, in hex (user 0: the
+ * account's admin key): it opens that one model for that one destination until it expires, and
+ * every check is made again when it is used, as that user: the user may have lost READ on the
+ * model, or the destination's labels may have changed since. */
 #include "srv.h"
 
 #include <errno.h>
@@ -195,12 +196,10 @@ int snap_get(srv_ctx *c, int64_t id, const srv_req *q, srv_resp *r)
     return public_snapshot(c, id, q, r);
 }
 
-static void token_mac(const uint8_t secret[32], int64_t account, int64_t model, int64_t dest, int64_t exp,
-                      char hex[2 * SHA256_DIGEST_SIZE + 1])
+static void token_mac(const uint8_t secret[32], const long long f[5], char hex[2 * SHA256_DIGEST_SIZE + 1])
 {
-    char msg[160];
-    int n = snprintf(msg, sizeof msg, "pn-snapshot-token-v1|%lld|%lld|%lld|%lld", (long long)account, (long long)model,
-                     (long long)dest, (long long)exp);
+    char msg[200];
+    int n = snprintf(msg, sizeof msg, "pn-snapshot-token-v2|%lld|%lld|%lld|%lld|%lld", f[0], f[1], f[2], f[3], f[4]);
     struct hmac_sha256_ctx h;
     uint8_t mac[SHA256_DIGEST_SIZE];
     hmac_sha256_set_key(&h, 32, secret);
@@ -225,9 +224,9 @@ int snap_token_new(srv_ctx *c, int64_t id, const srv_req *q, srv_resp *r)
         return srv_fail(r, 409, "model %lld has no snapshot yet: train it first", (long long)id);
     int64_t exp = srv_now() + c->cfg->token_ttl;
     char mac[2 * SHA256_DIGEST_SIZE + 1], token[256], url[300];
-    token_mac(c->cfg->secret, c->account, id, dest, exp, mac);
-    snprintf(token, sizeof token, "%lld.%lld.%lld.%lld.%s", (long long)c->account, (long long)id, (long long)dest,
-             (long long)exp, mac);
+    const long long f[5] = {c->account, c->user, id, dest, exp};
+    token_mac(c->cfg->secret, f, mac);
+    snprintf(token, sizeof token, "%lld.%lld.%lld.%lld.%lld.%s", f[0], f[1], f[2], f[3], f[4], mac);
     snprintf(url, sizeof url, "/snapshot/%s", token);
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "token", token);
@@ -249,28 +248,32 @@ static int same(const char *a, const char *b, size_t n)
 
 int snap_by_token(srv_ctx *c, const char *token, const srv_req *q, srv_resp *r)
 {
-    long long f[4];
+    long long f[5];
     char mac[2 * SHA256_DIGEST_SIZE + 1];
     int used = 0;
-    if (!c->cfg || strlen(token) > 200 ||
-        sscanf(token, "%lld.%lld.%lld.%lld.%64[0-9a-f]%n", &f[0], &f[1], &f[2], &f[3], mac, &used) != 5 ||
+    if (!c->cfg || strlen(token) > 220 ||
+        sscanf(token, "%lld.%lld.%lld.%lld.%lld.%64[0-9a-f]%n", &f[0], &f[1], &f[2], &f[3], &f[4], mac, &used) != 6 ||
         token[used] != '\0' || strlen(mac) != 2 * SHA256_DIGEST_SIZE)
         return srv_fail(r, 403, "this snapshot token is not valid: ask the server for a new one");
     char want[2 * SHA256_DIGEST_SIZE + 1];
-    token_mac(c->cfg->secret, f[0], f[1], f[2], f[3], want);
+    token_mac(c->cfg->secret, f, want);
     if (!same(want, mac, 2 * SHA256_DIGEST_SIZE))
         return srv_fail(r, 403, "this snapshot token is not valid: ask the server for a new one");
-    if (srv_now() > f[3])
-        return srv_fail(r, 403, "this snapshot token expired at %lld: ask the server for a new one", f[3]);
+    if (srv_now() > f[4])
+        return srv_fail(r, 403, "this snapshot token expired at %lld: ask the server for a new one", f[4]);
+    /* the checks of GET …/snapshot, made again as the user who asked for the token */
     c->account = f[0];
-    cJSON *m = obj_get(c->db, c->account, "model", f[1], NULL, NULL);
+    c->user = f[1];
+    cJSON *m = obj_get(c->db, c->account, "model", f[2], NULL, NULL);
     if (!m)
         return srv_fail(r, 403, "the model of this snapshot token no longer exists");
     cJSON_Delete(m);
     char dest[32];
-    snprintf(dest, sizeof dest, "%lld", f[2]);
+    snprintf(dest, sizeof dest, "%lld", f[3]);
+    srv_req again = *q;
+    again.destination = dest;
     int64_t d;
-    if (check_pair(c, f[1], dest, &d, r))
+    if (readable_pair(c, f[2], &again, &d, r))
         return r->status == 404 ? srv_fail(r, 403, "the destination of this snapshot token no longer exists") : r->status;
-    return public_snapshot(c, f[1], q, r);
+    return public_snapshot(c, f[2], q, r);
 }

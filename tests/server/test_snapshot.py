@@ -88,13 +88,14 @@ try:
     check(st == 304, f"304 through the token too: {st}")
     st, o = srv.request("POST", f"/models/{mid}/snapshot-token?destination={bad['id']}", None, A)
     check(st == 403 and "pii" in o["error"], f"no token for a conflicting destination: {st} {o}")
-    acc, model, dest, exp, mac = tok["token"].split(".")
+    acc, user, model, dest, exp, mac = tok["token"].split(".")
     forged = [
-        f"{acc}.{model}.{dest}.{exp}.{mac[:-1]}{'0' if mac[-1] != '0' else '1'}",  # one bit of the mac
-        f"{acc}.{m2['id']}.{dest}.{exp}.{mac}",  # another model
-        f"{acc}.{model}.{bad['id']}.{exp}.{mac}",  # another destination
-        f"{acc}.{model}.{dest}.{int(exp) + 3600}.{mac}",  # a later expiry
-        "garbage", f"{acc}.{model}.{dest}.{exp}",
+        f"{acc}.{user}.{model}.{dest}.{exp}.{mac[:-1]}{'0' if mac[-1] != '0' else '1'}",  # one bit of the mac
+        f"{acc}.{user}.{m2['id']}.{dest}.{exp}.{mac}",  # another model
+        f"{acc}.{user}.{model}.{bad['id']}.{exp}.{mac}",  # another destination
+        f"{acc}.{user}.{model}.{dest}.{int(exp) + 3600}.{mac}",  # a later expiry
+        f"{acc}.{u['id']}.{model}.{dest}.{exp}.{mac}",  # another user
+        "garbage", f"{acc}.{user}.{model}.{dest}.{exp}",
     ]
     for f in forged:
         st, _, e = srv.raw("GET", "/snapshot/" + f)
@@ -102,6 +103,18 @@ try:
     st, tok2 = srv.request("POST", f"/models/{m2['id']}/snapshot-token?destination={edge['id']}", None, A)
     check(st == 409, f"no token for an untrained model: {st}")
     check(tok["token"] not in open(srv.log.name).read(), "tokens are not logged")
+    # a token is the READ of the user who asked for it: when the user loses it, so does the token
+    st, g2 = srv.request("POST", "/groups", {"name": "model readers", "permissions": [
+        {"object_type": "model", "object_id": mid, "action": "READ"}]}, A)
+    st, u2 = srv.request("POST", "/users", {"name": "u2", "group_ids": [g2["id"]]}, A)
+    k2 = srv.request("POST", f"/users/{u2['id']}/keys", None, A)[1]["key"]
+    st, utok = srv.request("POST", f"/models/{mid}/snapshot-token?destination={edge['id']}", None, k2)
+    check(st == 201, f"a reader gets a token: {st} {utok}")
+    st, _, _ = srv.raw("GET", utok["url"])
+    check(st == 200, f"which opens the snapshot: {st}")
+    st, _ = srv.request("PUT", f"/groups/{g2['id']}", {"permissions": []}, A)
+    st, _, e = srv.raw("GET", utok["url"])
+    check(st == 403 and b"READ" in e, f"READ taken away: the token no longer opens it: {st} {e}")
     # the destination's labels change: the token no longer opens anything
     st, _ = srv.request("PUT", f"/destinations/{edge['id']}", {"dec_labels": ["pii"]}, A)
     st, _, e = srv.raw("GET", tok["url"])
