@@ -4,6 +4,7 @@ store's tables yet; a torn record at the log's end (a crash during its write) is
 import concurrent.futures
 import glob
 import os
+import shutil
 import struct
 import time
 
@@ -86,6 +87,16 @@ try:
     srv = Server(store)
     n = sql(store, "SELECT COUNT(*) FROM realizations WHERE trait_id = ?", (page["id"],))[0][0] - before
     check(n == 821, f"and nothing is stored twice: {n} of 821")
+
+    # a store moved without its event log: a new log starts, numbered from 1, and is taken in full
+    srv.stop()
+    shutil.rmtree(store.db + "-eventlog")
+    srv = Server(store)
+    for i in range(5):
+        st, o, _ = srv.event({"d_account": acct, "d_uuid": f"fresh{i}", "c_page": "home"})
+        check(st == 200, f"an event into the new log: {st}")
+    n = sql(store, "SELECT COUNT(*) FROM realizations WHERE trait_id = ?", (page["id"],))[0][0] - before
+    check(n == 826, f"a new event log beside the store: its events are stored too: {n} of 826")
 finally:
     srv.stop()
     store.cleanup()
