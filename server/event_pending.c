@@ -34,7 +34,6 @@ ev_pending *ev_pending_new(void)
     return l;
 }
 
-
 static uint64_t visitor_hash(int64_t account, const char *uuid)
 {
     return XXH3_64bits_withSeed(uuid, strlen(uuid), (uint64_t)account);
@@ -48,7 +47,7 @@ static void pending_free(pending *p)
 }
 
 int ev_pending_add(ev_pending *l, int64_t seq, int64_t account, const char *uuid, int64_t ts, const char *payload,
-                       size_t len, char **take, const vc_link *cids, size_t ncids)
+                   size_t len, char **take, const vc_link *cids, size_t ncids)
 {
     pending *p = calloc(1, sizeof *p);
     if (!p || !(p->e.payload = take && *take ? *take : malloc(len + 1)) ||
