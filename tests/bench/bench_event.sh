@@ -97,10 +97,13 @@ end
     before = count()
     trainer = None
     if RETRAIN:
+        retrain_took = []
         def retrain():
             time.sleep(1)
+            t = time.time()
             for m in models:
                 api("POST", f"/models/{m}/train?wait=true")
+            retrain_took.append(time.time() - t)
         trainer = threading.Thread(target=retrain)
         trainer.start()
     t0 = time.time()
@@ -118,6 +121,8 @@ end
     srv.send_signal(signal.SIGTERM); srv.wait(timeout=120)
     after = count()
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    if RETRAIN:
+        print(f"retraining the 10 models took {retrain_took[0]:.1f} s of the run" if retrain_took else "retraining failed")
     print(f"req/s {rps:.0f}  p50 {r['p50_us'] / 1000:.2f} ms  p99 {r['p99_us'] / 1000:.2f} ms  "
           f"2xx {ok}  stored {after - before}  (retraining during the run: {'yes' if RETRAIN else 'no'})")
     socket_errors = r["connect"] + r["read"] + r["write"] + r["timeout"]
