@@ -79,7 +79,7 @@ static int load_profiles(sqlite3 *db, int64_t account, int64_t since, pn_profile
                    (sqlite3_column_type(st, 0) == SQLITE_NULL || sqlite3_column_int64(st, 0) >= since);
     sqlite3_finalize(st);
     st = store_prepare(db, everyone ? "SELECT uuid, trait_id, ts FROM realizations NOT INDEXED WHERE account_id = ?1 "
-                                      "AND ?2 = ?2 ORDER BY rowid"
+                                      "ORDER BY rowid"
                                     : "SELECT uuid, trait_id, ts FROM realizations WHERE account_id = ?1 AND uuid IN "
                                       "(SELECT uuid FROM realizations WHERE account_id = ?1 AND ts >= ?2) ORDER BY rowid");
     if (!st) {
@@ -87,7 +87,8 @@ static int load_profiles(sqlite3 *db, int64_t account, int64_t since, pn_profile
         return -1;
     }
     sqlite3_bind_int64(st, 1, account);
-    sqlite3_bind_int64(st, 2, since);
+    if (!everyone)
+        sqlite3_bind_int64(st, 2, since);
     int rc = 0, step;
     while (!rc && (step = sqlite3_step(st)) == SQLITE_ROW) {
         char tid[32];
