@@ -74,6 +74,18 @@ int64_t srv_now(void)
     return (int64_t)time(NULL);
 }
 
+int64_t srv_num(const cJSON *o, const char *k)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    return cJSON_IsNumber(v) ? (int64_t)v->valuedouble : 0;
+}
+
+const char *srv_str(const cJSON *o, const char *k, const char *def)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    return cJSON_IsString(v) ? v->valuestring : def;
+}
+
 int srv_is_int(const cJSON *v, int64_t lo, int64_t hi)
 {
     if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble))

@@ -6,18 +6,6 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char *str(const cJSON *o, const char *k, const char *def)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-    return cJSON_IsString(v) ? v->valuestring : def;
-}
-
-static int64_t num(const cJSON *o, const char *k)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-    return cJSON_IsNumber(v) ? (int64_t)v->valuedouble : 0;
-}
-
 static pn_trait_kind kind_of(const char *k)
 {
     if (strcmp(k, "rule") == 0)
@@ -43,24 +31,24 @@ int catalog_build(sqlite3 *db, int64_t account, pn_catalog **out, cJSON **names,
         cJSON *all = obj_list(db, account, TYPES[t]);
         for (const cJSON *o = all->child; o && !rc; o = o->next) {
             char id[32], ds[32];
-            snprintf(id, sizeof id, "%lld", (long long)num(o, "id"));
-            snprintf(ds, sizeof ds, "%lld", (long long)num(o, "data_source_id"));
+            snprintf(id, sizeof id, "%lld", (long long)srv_num(o, "id"));
+            snprintf(ds, sizeof ds, "%lld", (long long)srv_num(o, "data_source_id"));
             uint32_t labels = labels_from_json(cJSON_GetObjectItemCaseSensitive(o, "dec_labels"));
-            int shared = strcmp(str(o, "origin", "account"), "shared") == 0;
+            int shared = strcmp(srv_str(o, "origin", "account"), "shared") == 0;
             pn_status s = PN_OK;
             if (t == 0)
                 s = pn_catalog_add_data_source(cat, id, labels, err);
             else if (t == 1)
-                s = pn_catalog_add_trait(cat, id, ds, kind_of(str(o, "kind", "onboarded")),
-                                         strcmp(str(o, "party", "first"), "third") == 0, shared, err);
+                s = pn_catalog_add_trait(cat, id, ds, kind_of(srv_str(o, "kind", "onboarded")),
+                                         strcmp(srv_str(o, "party", "first"), "third") == 0, shared, err);
             else if (t == 2)
-                s = pn_catalog_add_segment(cat, id, str(o, "rule", ""), num(o, "data_source_id") ? ds : NULL,
+                s = pn_catalog_add_segment(cat, id, srv_str(o, "rule", ""), srv_num(o, "data_source_id") ? ds : NULL,
                                            cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "predictive")), shared, err);
             else
                 s = pn_catalog_add_destination(cat, id, labels, err);
             rc = s == PN_OK ? 0 : -1;
             if (names && !rc)
-                cJSON_AddStringToObject(*names, id, str(o, "name", ""));
+                cJSON_AddStringToObject(*names, id, srv_str(o, "name", ""));
         }
         cJSON_Delete(all);
     }
@@ -91,11 +79,11 @@ int model_def_build(const cJSON *model, int64_t id, const pn_catalog *cat, pn_mo
     }
     char mid[32], target[32], ds[32];
     snprintf(mid, sizeof mid, "%lld", (long long)id);
-    snprintf(target, sizeof target, "%lld", (long long)num(model, "target"));
-    snprintf(ds, sizeof ds, "%lld", (long long)num(model, "data_source_id"));
+    snprintf(target, sizeof target, "%lld", (long long)srv_num(model, "target"));
+    snprintf(ds, sizeof ds, "%lld", (long long)srv_num(model, "data_source_id"));
     const cJSON *lb = cJSON_GetObjectItemCaseSensitive(model, "lookback_days");
-    return pn_model_def_new(mid, str(model, "name", ""), ptr, i, num(model, "target") ? target : NULL,
-                            num(model, "data_source_id") ? ds : NULL,
+    return pn_model_def_new(mid, srv_str(model, "name", ""), ptr, i, srv_num(model, "target") ? target : NULL,
+                            srv_num(model, "data_source_id") ? ds : NULL,
                             cJSON_IsNumber(lb) ? (int)lb->valuedouble : PN_DEFAULT_LOOKBACK_DAYS, cat, out, err) == PN_OK
                ? 0
                : -1;

@@ -51,30 +51,9 @@ typedef struct prof {
     size_t nd, capd;
 } prof;
 
-static int grow(void **arr, size_t *cap, size_t need, size_t size)
-{
-    if (need <= *cap)
-        return 0;
-    size_t c = *cap ? *cap : 64;
-    while (c < need)
-        c *= 2;
-    void *g = realloc(*arr, c * size);
-    if (!g)
-        return -1;
-    *arr = g;
-    *cap = c;
-    return 0;
-}
-
-static int row_cmp(const void *a, const void *b)
-{
-    const vc_row *x = a, *y = b;
-    return x->trait != y->trait ? (x->trait < y->trait ? -1 : 1) : (x->ts > y->ts) - (x->ts < y->ts);
-}
-
 static int prof_append(prof *p, const vc_row *rows, size_t n)
 {
-    if (grow((void **)&p->rows, &p->cap, p->n + n, sizeof *p->rows))
+    if (vc_grow((void **)&p->rows, &p->cap, p->n + n, sizeof *p->rows))
         return -1;
     if (n)
         memcpy(p->rows + p->n, rows, n * sizeof *rows);
@@ -82,30 +61,11 @@ static int prof_append(prof *p, const vc_row *rows, size_t n)
     return 0;
 }
 
-/* Inserts one row in order. */
-static int prof_insert(prof *p, vc_row r)
-{
-    if (grow((void **)&p->rows, &p->cap, p->n + 1, sizeof *p->rows))
-        return -1;
-    size_t lo = 0, hi = p->n;
-    while (lo < hi) { /* the first row after r */
-        size_t mid = lo + (hi - lo) / 2;
-        if (row_cmp(&p->rows[mid], &r) <= 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    memmove(p->rows + lo + 1, p->rows + lo, (p->n - lo) * sizeof *p->rows);
-    p->rows[lo] = r;
-    p->n++;
-    return 0;
-}
-
 /* Rows appended out of order are put in order here; then the distinct traits are listed. */
 static int prof_finish(prof *p, const ev_view *v, int sorted)
 {
     if (!sorted && p->n > 1)
-        qsort(p->rows, p->n, sizeof *p->rows, row_cmp);
+        qsort(p->rows, p->n, sizeof *p->rows, vc_row_cmp);
     p->nd = 0;
     for (size_t i = 0; i < p->n; i++) {
         if (p->nd && p->d[p->nd - 1].trait == p->rows[i].trait) {
@@ -114,7 +74,7 @@ static int prof_finish(prof *p, const ev_view *v, int sorted)
             t->last = p->rows[i].ts;
             continue;
         }
-        if (grow((void **)&p->d, &p->capd, p->nd + 1, sizeof *p->d))
+        if (vc_grow((void **)&p->d, &p->capd, p->nd + 1, sizeof *p->d))
             return -1;
         p->d[p->nd++] = (dtrait){p->rows[i].trait, p->rows[i].ts, i, 1, ev_view_trait(v, p->rows[i].trait)};
     }
@@ -266,7 +226,7 @@ static const prof *profile(eval *e, int cross, int device)
     if (device != EV_DEV_NONE) {
         ok = prof_append(p, e->own.rows, e->own.nrows) == 0;
         for (size_t i = 0; ok && i < c->nrealized; i++) /* the cached rows are in order: keep them so */
-            ok = prof_insert(p, c->realized[i]) == 0;
+            ok = vc_rows_insert(&p->rows, &p->n, &p->cap, c->realized[i]) == 0;
         if (ok && device == EV_DEV_GRAPH && (ok = load_graph(e) == 0))
             for (size_t i = 0; ok && i < e->ngraph; i++)
                 ok = add_visitor(e, p, e->graph[i], 0) == 0, sorted = 0;
@@ -511,7 +471,7 @@ static int evaluate(eval *e, const int64_t (*reports)[2], size_t nreports, jw *w
 
 /* ---- the call ------------------------------------------------------------------------------ */
 
-static ev_call *fail(ev_call *c, int status, const char *msg)
+ev_call *ev_call_fail(ev_call *c, int status, const char *msg)
 {
     jw w = {0};
     jw_object_begin(&w);
@@ -552,7 +512,7 @@ static int read_params(ev_call *c, const ev_params *p, const char **account, con
 {
     c->attrs = calloc(p->n + 1, sizeof *c->attrs);
     if (!c->attrs)
-        return fail(c, 500, "out of memory"), -1;
+        return ev_call_fail(c, 500, "out of memory"), -1;
     for (size_t i = 0; i < p->n; i++) {
         const ev_param *e = &p->items[i];
         if (strncmp(e->key, "d_", 2) == 0) {
@@ -565,7 +525,7 @@ static int read_params(ev_call *c, const ev_params *p, const char **account, con
                 char *end = NULL;
                 long long ds = sep ? strtoll(e->value, &end, 10) : 0;
                 if (!sep || end != sep || ds <= 0 || !valid_id(sep + 1) || c->ncids == EV_MAX_CIDS)
-                    return fail(c, 400, "d_cid must be '<data source id>%01<authenticated id>' (at most 8 per call)"), -1;
+                    return ev_call_fail(c, 400, "d_cid must be '<data source id>%01<authenticated id>' (at most 8 per call)"), -1;
                 c->cids[c->ncids].ds = ds;
                 c->cids[c->ncids].last_ts = c->now;
                 snprintf(c->cids[c->ncids++].cid, EV_MAX_UUID + 1, "%s", sep + 1);
@@ -575,7 +535,7 @@ static int read_params(ev_call *c, const ev_params *p, const char **account, con
                 long long m = colon ? strtoll(e->value, &end, 10) : 0;
                 long long b = colon && strcmp(colon + 1, "-") == 0 ? 0 : colon ? strtoll(colon + 1, &end, 10) : -1;
                 if (!colon || m <= 0 || b < 0 || (b && *end) || *nreports == SRV_MAX_MODELS)
-                    return fail(c, 400, "d_persona must be '<model id>:<baseline id>' or '<model id>:-'"), -1;
+                    return ev_call_fail(c, 400, "d_persona must be '<model id>:<baseline id>' or '<model id>:-'"), -1;
                 reports[*nreports][0] = m;
                 reports[(*nreports)++][1] = b;
             }
@@ -587,7 +547,7 @@ static int read_params(ev_call *c, const ev_params *p, const char **account, con
             a->key = strdup(e->key);
             a->value = strdup(e->value);
             if (!a->key || !a->value)
-                return fail(c, 500, "out of memory"), -1;
+                return ev_call_fail(c, 500, "out of memory"), -1;
         }
     }
     return 0;
@@ -603,21 +563,21 @@ ev_call *ev_begin(ev_runtime *rt, struct MHD_Connection *conn, const char *metho
     c->conn = conn;
     c->now = srv_now();
     if (strcmp(method, "GET") && strcmp(method, "POST"))
-        return fail(c, 405, "method not allowed on /event (allowed: GET, POST)");
+        return ev_call_fail(c, 405, "method not allowed on /event (allowed: GET, POST)");
     ev_params *p = malloc(sizeof *p); /* items are filled as they come: no need to clear 8 KiB */
     if (p)
         p->n = 0, p->too_many = 0, p->text = p->numbers = NULL, p->json = NULL;
     if (!p)
-        return fail(c, 500, "out of memory");
+        return ev_call_fail(c, 500, "out of memory");
     const char *why = NULL;
     ev_params_query(p, conn);
     if (strcmp(method, "POST") == 0 && ev_params_body(p, body, len, &why)) {
         ev_params_free(p), free(p);
-        return fail(c, 400, why);
+        return ev_call_fail(c, 400, why);
     }
     if (p->too_many) {
         ev_params_free(p), free(p);
-        return fail(c, 400, "too many parameters: an /event call takes at most 256");
+        return ev_call_fail(c, 400, "too many parameters: an /event call takes at most 256");
     }
     const char *account = NULL, *uuid = NULL;
     pn_signal sig[EV_MAX_PARAMS];
@@ -636,7 +596,7 @@ ev_call *ev_begin(ev_runtime *rt, struct MHD_Connection *conn, const char *metho
         why = "d_uuid must have 1 to 128 characters among letters, digits and - _ . : @";
     if (why) {
         ev_params_free(p), free(p);
-        return fail(c, 400, why);
+        return ev_call_fail(c, 400, why);
     }
     c->account = acc;
     if (uuid)
@@ -711,16 +671,16 @@ ev_call *ev_begin(ev_runtime *rt, struct MHD_Connection *conn, const char *metho
     eval_free(&e);
     if (rc) {
         jw_free(&w);
-        return fail(c, rc, msg);
+        return ev_call_fail(c, rc, msg);
     }
     c->body = jw_take(&w, &c->body_len);
     if (!c->body || ev_payload_encode(c))
-        return fail(c, 500, "out of memory");
+        return ev_call_fail(c, 500, "out of memory");
     c->status = 200;
     c->rt = rt;
     /* the connection waits, suspended, for the commit of its writes */
     if (ev_log_queue(rt->log, c))
-        return fail(c, 503, "the server is stopping: the event was not stored");
+        return ev_call_fail(c, 503, "the server is stopping: the event was not stored");
     *suspended = 1;
     return c;
 }

@@ -50,18 +50,6 @@ static int step(sqlite3_stmt *st)
     return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : -1;
 }
 
-static int64_t num(const cJSON *a, int i)
-{
-    const cJSON *v = cJSON_GetArrayItem(a, i);
-    return cJSON_IsNumber(v) ? (int64_t)v->valuedouble : 0;
-}
-
-static const char *text(const cJSON *a, int i)
-{
-    const cJSON *v = cJSON_GetArrayItem(a, i);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
 /* Attributes set in a batch, by visitor and key: only the last value of each is written (an
  * attribute keeps the last value a visitor sent; earlier ones in the same batch would only be
  * overwritten in the same transaction). */
@@ -109,7 +97,7 @@ static int store_event(ev_ingest *g, const ev_logged *e, const ev_payload *pp, s
             g->known_maxrow = rowid;
     }
     for (const cJSON *a = p.attrs ? p.attrs->child : NULL; ok && a; a = a->next) {
-        const char *k = text(a, 0), *v = text(a, 1);
+        const char *k = ev_payload_text(a, 0), *v = ev_payload_text(a, 1);
         if (!k || !v || (attrs->cap && attr_find(attrs, e, k, attr_hash(e, k))->last != i))
             continue;
         sqlite3_bind_int64(g->attr, 1, e->account);
@@ -120,40 +108,40 @@ static int store_event(ev_ingest *g, const ev_logged *e, const ev_payload *pp, s
         ok = step(g->attr) == 0;
     }
     for (const cJSON *c = p.cids ? p.cids->child : NULL; ok && c; c = c->next) {
-        const char *cid = text(c, 1);
+        const char *cid = ev_payload_text(c, 1);
         if (!cid)
             continue;
         sqlite3_bind_int64(g->link, 1, e->account);
         sqlite3_bind_text(g->link, 2, e->uuid, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(g->link, 3, num(c, 0));
+        sqlite3_bind_int64(g->link, 3, ev_payload_int(c, 0));
         sqlite3_bind_text(g->link, 4, cid, -1, SQLITE_STATIC);
         sqlite3_bind_int64(g->link, 5, e->ts);
         ok = step(g->link) == 0;
     }
     for (const cJSON *m = p.cls ? p.cls->child : NULL; ok && m; m = m->next) {
-        sqlite3_stmt *st = num(m, 1) ? g->cls_set : g->cls_del;
-        sqlite3_bind_int64(st, 1, num(m, 0));
+        sqlite3_stmt *st = ev_payload_int(m, 1) ? g->cls_set : g->cls_del;
+        sqlite3_bind_int64(st, 1, ev_payload_int(m, 0));
         sqlite3_bind_text(st, 2, e->uuid, -1, SQLITE_STATIC);
-        if (num(m, 1)) {
-            sqlite3_bind_int64(st, 3, num(m, 1));
+        if (ev_payload_int(m, 1)) {
+            sqlite3_bind_int64(st, 3, ev_payload_int(m, 1));
             sqlite3_bind_int64(st, 4, e->ts);
-            sqlite3_bind_int64(st, 5, num(m, 2));
+            sqlite3_bind_int64(st, 5, ev_payload_int(m, 2));
         }
         ok = step(st) == 0;
     }
     for (const cJSON *x = p.edge ? p.edge->child : NULL; ok && x; x = x->next) {
         sqlite3_bind_int64(g->edge, 1, e->account);
-        sqlite3_bind_int64(g->edge, 2, num(x, 0));
+        sqlite3_bind_int64(g->edge, 2, ev_payload_int(x, 0));
         sqlite3_bind_text(g->edge, 3, e->uuid, -1, SQLITE_STATIC);
-        if (num(x, 1))
-            sqlite3_bind_int64(g->edge, 4, num(x, 1));
+        if (ev_payload_int(x, 1))
+            sqlite3_bind_int64(g->edge, 4, ev_payload_int(x, 1));
         else
             sqlite3_bind_null(g->edge, 4);
-        if (num(x, 2))
-            sqlite3_bind_int64(g->edge, 5, num(x, 2));
+        if (ev_payload_int(x, 2))
+            sqlite3_bind_int64(g->edge, 5, ev_payload_int(x, 2));
         else
             sqlite3_bind_null(g->edge, 5);
-        sqlite3_bind_int64(g->edge, 6, num(x, 3));
+        sqlite3_bind_int64(g->edge, 6, ev_payload_int(x, 3));
         sqlite3_bind_int64(g->edge, 7, e->ts);
         ok = step(g->edge) == 0;
     }
@@ -169,20 +157,25 @@ static int64_t max_rowid(ev_ingest *g)
     return v;
 }
 
+/* Nonzero when realizations were added that this ingester did not write (the cache must be
+ * flushed); from now on it knows about them. */
+static int foreign_rows(ev_ingest *g)
+{
+    int64_t m = max_rowid(g);
+    if (m < 0 || m == g->known_maxrow)
+        return 0;
+    g->known_maxrow = m;
+    return 1;
+}
+
 /* Moves up to BATCH logged events into the store. Returns how many, or -1 on failure. */
 static long ingest_some(ev_ingest *g)
 {
     size_t n = ev_pending_take(ev_log_pending(g->log), g->applied, g->rows, BATCH);
     if (n == 0)
         return 0;
-    int ok = 1;
-    ok = store_begin(g->db) == 0;
-    int foreign = 0;
-    if (ok) {
-        int64_t m = max_rowid(g);
-        foreign = m != g->known_maxrow;
-        g->known_maxrow = m;
-    }
+    int ok = store_begin(g->db) == 0;
+    int foreign = ok && foreign_rows(g); /* flushed after the commit, so reads see both */
     /* parse the batch, and find the last value of each attribute set in it */
     size_t nattrs = 0;
     for (size_t i = 0; i < n; i++) {
@@ -200,7 +193,7 @@ static long ingest_some(ev_ingest *g)
         attrs.cap = 0; /* out of memory: write every value (same result, more work) */
     for (size_t i = 0; attrs.cap && i < n; i++)
         for (const cJSON *a = g->parsed[i].attrs ? g->parsed[i].attrs->child : NULL; a; a = a->next) {
-            const char *k = text(a, 0);
+            const char *k = ev_payload_text(a, 0);
             if (!k)
                 continue;
             uint64_t h = attr_hash(g->rows[i], k);
@@ -251,11 +244,8 @@ static void *run(void *arg)
             if (pthread_cond_timedwait(&g->cv, &g->mu, &until) == ETIMEDOUT && !g->due && !g->stop) {
                 /* idle: notice onboarding by another process between events */
                 pthread_mutex_unlock(&g->mu);
-                int64_t m = max_rowid(g);
-                if (m >= 0 && m != g->known_maxrow) {
+                if (foreign_rows(g))
                     vc_flush(g->cache);
-                    g->known_maxrow = m;
-                }
                 int failed = drain(g); /* and what a failed batch left */
                 pthread_mutex_lock(&g->mu);
                 g->synced = g->applied;

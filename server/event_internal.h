@@ -95,6 +95,14 @@ typedef struct ev_payload {
 } ev_payload;
 int ev_payload_parse(const char *text, size_t len, ev_payload *out); /* 0, or -1: not a payload */
 void ev_payload_free(ev_payload *p);
+/* Item i of one of the payload's tuples (such as [model, baseline, version]): an integer (0 when
+ * it is not one), a string (NULL when it is not one). */
+int64_t ev_payload_int(const cJSON *tuple, int i);
+const char *ev_payload_text(const cJSON *tuple, int i);
+/* The payload's authenticated ids, seen at `ts`, into out[< cap]; returns how many. */
+size_t ev_payload_cids(const ev_payload *p, int64_t ts, vc_link *out, size_t cap);
+/* Fails a call: its answer becomes {"error": msg} with `status`. Returns c. */
+ev_call *ev_call_fail(ev_call *c, int status, const char *msg);
 
 /* ---- the store side (event_reader.c) ---------------------------------------------------------- */
 

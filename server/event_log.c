@@ -364,13 +364,7 @@ static int load_one(void *vctx, int64_t seq, int64_t account, const char *uuid, 
     size_t ncids = 0;
     ev_payload p;
     if (ev_payload_parse(e->payload, e->len, &p) == 0) {
-        for (const cJSON *x = p.cids ? p.cids->child : NULL; x && ncids < EV_MAX_CIDS; x = x->next) {
-            const cJSON *ds = cJSON_GetArrayItem(x, 0), *cid = cJSON_GetArrayItem(x, 1);
-            if (cJSON_IsNumber(ds) && cJSON_IsString(cid)) {
-                cids[ncids] = (vc_link){(int64_t)ds->valuedouble, e->ts, {0}};
-                snprintf(cids[ncids++].cid, sizeof cids->cid, "%s", cid->valuestring);
-            }
-        }
+        ncids = ev_payload_cids(&p, e->ts, cids, EV_MAX_CIDS);
         ev_payload_free(&p);
     }
     return ev_pending_add(c->l->pending, seq, account, uuid, e->ts, e->payload, e->len, NULL, cids, ncids);
@@ -449,15 +443,6 @@ static int commit_batch(ev_log *l, ev_call *batch, char *err, size_t errcap)
     return 0;
 }
 
-static void fail_call(ev_call *c)
-{
-    free(c->body);
-    c->body = strdup("{\"error\":\"the store could not save the event: nothing was stored, send it again\"}");
-    c->body_len = c->body ? strlen(c->body) : 0;
-    c->status = 503;
-    c->seq = 0;
-}
-
 static void *run(void *arg)
 {
     ev_log *l = arg;
@@ -487,8 +472,10 @@ static void *run(void *arg)
              * a recovery and stored (once), like an event whose answer was lost */
             fprintf(stderr, "personae serve: /event: the event log could not save %s: %s\n",
                     batch->next ? "a batch of events" : "an event", err);
-            for (ev_call *c = batch; c; c = c->next)
-                fail_call(c);
+            for (ev_call *c = batch; c; c = c->next) {
+                ev_call_fail(c, 503, "the store could not save the event: nothing was stored, send it again");
+                c->seq = 0;
+            }
             l->buflen = 0;
             l->broken = 1;
         } else {

@@ -8,6 +8,7 @@
 #include "event_internal.h"
 #include "json_out.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 
 int ev_payload_encode(ev_call *c)
@@ -91,6 +92,31 @@ int ev_payload_parse(const char *text, size_t len, ev_payload *out)
     out->cls = list(out->root, "m");
     out->edge = list(out->root, "e");
     return 0;
+}
+
+int64_t ev_payload_int(const cJSON *tuple, int i)
+{
+    const cJSON *v = cJSON_GetArrayItem(tuple, i);
+    return cJSON_IsNumber(v) ? (int64_t)v->valuedouble : 0;
+}
+
+const char *ev_payload_text(const cJSON *tuple, int i)
+{
+    const cJSON *v = cJSON_GetArrayItem(tuple, i);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+size_t ev_payload_cids(const ev_payload *p, int64_t ts, vc_link *out, size_t cap)
+{
+    size_t n = 0;
+    for (const cJSON *c = p->cids ? p->cids->child : NULL; c && n < cap; c = c->next) {
+        const char *cid = ev_payload_text(c, 1);
+        if (!cid)
+            continue;
+        out[n] = (vc_link){ev_payload_int(c, 0), ts, {0}};
+        snprintf(out[n++].cid, sizeof out->cid, "%s", cid);
+    }
+    return n;
 }
 
 void ev_payload_free(ev_payload *p)

@@ -7,9 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define XXH_INLINE_ALL
-#include <xxhash.h>
-
 #define PENDING_BUCKETS 4096
 
 typedef struct pending {
@@ -32,11 +29,6 @@ ev_pending *ev_pending_new(void)
     if (l)
         pthread_mutex_init(&l->mu, NULL);
     return l;
-}
-
-static uint64_t visitor_hash(int64_t account, const char *uuid)
-{
-    return XXH3_64bits_withSeed(uuid, strlen(uuid), (uint64_t)account);
 }
 
 static void pending_free(pending *p)
@@ -68,7 +60,7 @@ int ev_pending_add(ev_pending *l, int64_t seq, int64_t account, const char *uuid
     snprintf(p->e.uuid, sizeof p->e.uuid, "%s", uuid);
     if (ncids)
         memcpy(p->e.cids, cids, ncids * sizeof *cids);
-    p->hash = visitor_hash(account, uuid);
+    p->hash = vc_key_hash(account, uuid);
     pthread_mutex_lock(&l->mu);
     pending **b = &l->buckets[p->hash % PENDING_BUCKETS];
     p->hnext = *b;
@@ -86,7 +78,7 @@ int ev_pending_add(ev_pending *l, int64_t seq, int64_t account, const char *uuid
 
 int ev_pending_visitor(ev_pending *l, int64_t account, const char *uuid, ev_logged **out, size_t *n, int64_t *upto)
 {
-    uint64_t h = visitor_hash(account, uuid);
+    uint64_t h = vc_key_hash(account, uuid);
     size_t cap = 0;
     int ok = 1;
     *out = NULL;

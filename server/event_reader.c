@@ -111,17 +111,12 @@ static int overlay(const ev_logged *e, unsigned what, vc_visitor *out)
     int ok = 1;
     for (const cJSON *t = p.realized && (what & VC_ROWS) ? p.realized->child : NULL; ok && t; t = t->next)
         ok = vc_visitor_add_row(out, (int64_t)t->valuedouble, e->ts) == 0;
-    for (const cJSON *c = p.cids && (what & VC_LINKS) ? p.cids->child : NULL; ok && c; c = c->next) {
-        const cJSON *ds = cJSON_GetArrayItem(c, 0), *cid = cJSON_GetArrayItem(c, 1);
-        if (cJSON_IsNumber(ds) && cJSON_IsString(cid))
-            ok = vc_visitor_add_link(out, (int64_t)ds->valuedouble, cid->valuestring, e->ts) == 0;
-    }
-    for (const cJSON *m = p.cls && (what & VC_CLS) ? p.cls->child : NULL; ok && m; m = m->next) {
-        const cJSON *model = cJSON_GetArrayItem(m, 0), *b = cJSON_GetArrayItem(m, 1), *v = cJSON_GetArrayItem(m, 2);
-        if (cJSON_IsNumber(model) && cJSON_IsNumber(b) && cJSON_IsNumber(v))
-            ok = vc_visitor_set_cls(out, (int64_t)model->valuedouble, (int64_t)b->valuedouble,
-                                    (int64_t)v->valuedouble) == 0;
-    }
+    vc_link cids[EV_MAX_CIDS];
+    size_t ncids = what & VC_LINKS ? ev_payload_cids(&p, e->ts, cids, EV_MAX_CIDS) : 0;
+    for (size_t i = 0; ok && i < ncids; i++)
+        ok = vc_visitor_add_link(out, cids[i].ds, cids[i].cid, cids[i].last_ts) == 0;
+    for (const cJSON *m = p.cls && (what & VC_CLS) ? p.cls->child : NULL; ok && m; m = m->next)
+        ok = vc_visitor_set_cls(out, ev_payload_int(m, 0), ev_payload_int(m, 1), ev_payload_int(m, 2)) == 0;
     ev_payload_free(&p);
     return ok ? 0 : -1;
 }

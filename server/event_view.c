@@ -9,18 +9,6 @@
 
 #define MAX_VIEWS 64
 
-static int64_t num(const cJSON *o, const char *k)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-    return cJSON_IsNumber(v) ? (int64_t)v->valuedouble : 0;
-}
-
-static const char *str(const cJSON *o, const char *k, const char *def)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-    return cJSON_IsString(v) ? v->valuestring : def;
-}
-
 /* A trait id of the catalog's form (digits) as a number; 0 for anything else. */
 static int64_t id_of(const char *s, size_t len)
 {
@@ -100,7 +88,7 @@ static int rule_compile(const char *code, ev_rule *out)
 
 static void merge_of(const cJSON *rule, int *cross, int *device)
 {
-    const char *c = str(rule, "cross_device", "none"), *d = str(rule, "device", "this_device");
+    const char *c = srv_str(rule, "cross_device", "none"), *d = srv_str(rule, "device", "this_device");
     *cross = strcmp(c, "current_authenticated") == 0 ? EV_CROSS_CURRENT
              : strcmp(c, "last_authenticated") == 0  ? EV_CROSS_LAST
              : strcmp(c, "all_cross_device") == 0    ? EV_CROSS_ALL
@@ -194,8 +182,8 @@ static ev_view *view_build(sqlite3 *db, int64_t id, uint64_t generation)
     v->cross_sources = ok ? calloc((size_t)cJSON_GetArraySize(sources) + 1, sizeof *v->cross_sources) : NULL;
     ok = ok && v->cross_sources;
     for (const cJSON *o = ok ? sources->child : NULL; o; o = o->next)
-        if (strcmp(str(o, "id_type", "device"), "cross_device") == 0)
-            v->cross_sources[v->ncross++] = num(o, "id");
+        if (strcmp(srv_str(o, "id_type", "device"), "cross_device") == 0)
+            v->cross_sources[v->ncross++] = srv_num(o, "id");
 
     size_t nt = ok ? (size_t)cJSON_GetArraySize(traits) : 0;
     v->traits = ok ? calloc(nt + 1, sizeof *v->traits) : NULL;
@@ -203,10 +191,10 @@ static ev_view *view_build(sqlite3 *db, int64_t id, uint64_t generation)
     ok = ok && v->traits && v->rule_traits;
     for (const cJSON *o = ok ? traits->child : NULL; o; o = o->next) {
         ev_trait *t = &v->traits[v->ntraits++];
-        t->id = num(o, "id");
-        t->ds = num(o, "data_source_id");
-        const char *rule = str(o, "rule", NULL);
-        if (rule && strcmp(str(o, "kind", ""), "rule") == 0)
+        t->id = srv_num(o, "id");
+        t->ds = srv_num(o, "data_source_id");
+        const char *rule = srv_str(o, "rule", NULL);
+        if (rule && strcmp(srv_str(o, "kind", ""), "rule") == 0)
             pn_signal_rule_parse(rule, strlen(rule), &t->rule, NULL, NULL);
     }
     if (ok) {
@@ -219,12 +207,12 @@ static ev_view *view_build(sqlite3 *db, int64_t id, uint64_t generation)
     v->segments = ok ? calloc((size_t)cJSON_GetArraySize(segs) + 1, sizeof *v->segments) : NULL;
     ok = ok && v->segments;
     for (const cJSON *o = ok ? segs->child : NULL; o; o = o->next) {
-        const char *rule = str(o, "rule", NULL);
-        if (num(o, "model_id") || !rule)
+        const char *rule = srv_str(o, "rule", NULL);
+        if (srv_num(o, "model_id") || !rule)
             continue; /* predictive segments: membership is the classification */
         ev_segment *s = &v->segments[v->nsegments];
         if (rule_compile(rule, &s->r) == 0) {
-            s->id = num(o, "id");
+            s->id = srv_num(o, "id");
             v->nsegments++;
         }
     }
@@ -236,15 +224,15 @@ static ev_view *view_build(sqlite3 *db, int64_t id, uint64_t generation)
     uint64_t epoch = 1469598103934665603ull;
     for (const cJSON *o = ok ? models->child : NULL; ok && o && v->nmodels < SRV_MAX_MODELS; o = o->next) {
         ev_model *m = &v->models[v->nmodels++];
-        m->id = num(o, "id");
+        m->id = srv_num(o, "id");
         m->cross = v->cross;
         m->device = v->device;
         for (const cJSON *r = rules->child; r; r = r->next)
-            if (num(r, "id") == num(o, "merge_rule_id"))
+            if (srv_num(r, "id") == srv_num(o, "merge_rule_id"))
                 merge_of(r, &m->cross, &m->device);
         const cJSON *pred = cJSON_GetObjectItemCaseSensitive(o, "predictive");
         for (const cJSON *e = pred ? pred->child : NULL; e && m->npred < PN_MAX_BASELINES; e = e->next)
-            m->pred[m->npred++] = (ev_pred){num(e, "baseline_id"), num(e, "trait_id"), num(e, "segment_id")};
+            m->pred[m->npred++] = (ev_pred){srv_num(e, "baseline_id"), srv_num(e, "trait_id"), srv_num(e, "segment_id")};
         sqlite3_reset(st);
         sqlite3_bind_int64(st, 1, m->id);
         int rc = sqlite3_step(st);

@@ -12,12 +12,6 @@
 
 #include "personae/rule.h"
 
-static int64_t num(const cJSON *o, const char *k)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-    return cJSON_IsNumber(v) ? (int64_t)v->valuedouble : 0;
-}
-
 typedef struct eval_ctx {
     const pn_profiles *p;
     uint32_t v;
@@ -94,12 +88,12 @@ int export_destination(srv_ctx *c, int64_t id, srv_resp *r)
         cJSON_AddNumberToObject(o, "segment_id", (double)sid);
         cJSON_AddStringToObject(o, "name", cJSON_IsString(name) ? name->valuestring : "");
         cJSON *visitors = cJSON_AddArrayToObject(o, "visitors");
-        if (num(seg, "model_id")) {
+        if (srv_num(seg, "model_id")) {
             sqlite3_stmt *st = store_prepare(c->db, "SELECT uuid FROM classifications WHERE model_id = ? AND "
                                                     "baseline_id = ? ORDER BY uuid");
             if (st) {
-                sqlite3_bind_int64(st, 1, num(seg, "model_id"));
-                sqlite3_bind_int64(st, 2, num(seg, "baseline_id"));
+                sqlite3_bind_int64(st, 1, srv_num(seg, "model_id"));
+                sqlite3_bind_int64(st, 2, srv_num(seg, "baseline_id"));
                 while (sqlite3_step(st) == SQLITE_ROW)
                     cJSON_AddItemToArray(visitors, cJSON_CreateString((const char *)sqlite3_column_text(st, 0)));
                 sqlite3_finalize(st);

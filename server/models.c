@@ -12,23 +12,17 @@ static const char *const FIELDS[] = {"name", "baselines", "target", "data_source
 static const char *const READONLY[] = {"id", "dec_labels", "folder", "predictive", "status", "reasons", "error",
                                        "training", "last_trained_at", "version", NULL};
 
-static const char *str(const cJSON *o, const char *k, const char *def)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-    return cJSON_IsString(v) ? v->valuestring : def;
-}
-
 /* Why an object may not be a baseline or target, or NULL when it may. */
 static const char *unusable(const char *type, const cJSON *o, int64_t owner)
 {
     if (owner || cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "predictive")) ||
-        strcmp(str(o, "kind", ""), "predictive") == 0)
+        strcmp(srv_str(o, "kind", ""), "predictive") == 0)
         return "is predictive: predictive traits and segments cannot be baselines or targets";
-    if (strcmp(type, "trait") == 0 && strcmp(str(o, "kind", ""), "algorithmic") == 0)
+    if (strcmp(type, "trait") == 0 && strcmp(srv_str(o, "kind", ""), "algorithmic") == 0)
         return "is algorithmic: algorithmic traits cannot be baselines or targets";
-    if (strcmp(type, "trait") == 0 && strcmp(str(o, "party", "first"), "third") == 0)
+    if (strcmp(type, "trait") == 0 && strcmp(srv_str(o, "party", "first"), "third") == 0)
         return "is third-party: only first-party traits can be baselines or targets";
-    if (strcmp(str(o, "origin", "account"), "shared") == 0)
+    if (strcmp(srv_str(o, "origin", "account"), "shared") == 0)
         return "is shared in from outside the account: it cannot be a baseline or target";
     return NULL;
 }
@@ -46,13 +40,13 @@ static int check_member(srv_ctx *c, const cJSON *v, const char *role, char type[
     }
     const char *why = unusable(type, o, owner);
     if (why) {
-        srv_fail(r, 422, "%s %s %lld ('%.100s') %s", role, type, (long long)id, str(o, "name", ""), why);
+        srv_fail(r, 422, "%s %s %lld ('%.100s') %s", role, type, (long long)id, srv_str(o, "name", ""), why);
         cJSON_Delete(o);
         return r->status;
     }
     if (!perm_allows(c, type, id, "READ")) {
         srv_fail(r, 403, "you may not READ %s %lld ('%.100s'), so it cannot be the %s of a model", type, (long long)id,
-                 str(o, "name", ""), role);
+                 srv_str(o, "name", ""), role);
         cJSON_Delete(o);
         return r->status;
     }
@@ -170,12 +164,6 @@ static int validate(srv_ctx *c, const cJSON *in, int64_t id, cJSON **out, srv_re
     return 0;
 }
 
-static int64_t num(const cJSON *o, const char *k)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-    return cJSON_IsNumber(v) ? (int64_t)v->valuedouble : 0;
-}
-
 static int exec2(sqlite3 *db, const char *sql, int64_t a, int64_t b)
 {
     sqlite3_stmt *st = store_prepare(db, sql);
@@ -194,15 +182,15 @@ static int predictive_pair(srv_ctx *c, int64_t model, const cJSON *body, int64_t
 {
     char *bname = obj_name(c->db, c->account, baseline);
     char name[2 * SRV_MAX_NAME + 8], rule[40];
-    snprintf(name, sizeof name, "%s - %s", str(body, "name", ""), bname ? bname : "?");
+    snprintf(name, sizeof name, "%s - %s", srv_str(body, "name", ""), bname ? bname : "?");
     free(bname);
     cJSON *t = cJSON_CreateObject();
     cJSON_AddStringToObject(t, "name", name);
-    cJSON_AddNumberToObject(t, "data_source_id", (double)num(body, "data_source_id"));
+    cJSON_AddNumberToObject(t, "data_source_id", (double)srv_num(body, "data_source_id"));
     cJSON_AddStringToObject(t, "kind", "predictive");
     cJSON_AddStringToObject(t, "party", "first");
     cJSON_AddStringToObject(t, "origin", "account");
-    cJSON_AddStringToObject(t, "folder", str(body, "folder", ""));
+    cJSON_AddStringToObject(t, "folder", srv_str(body, "folder", ""));
     cJSON_AddNumberToObject(t, "model_id", (double)model);
     int rc = *trait ? obj_update(c->db, c->account, *trait, t) : obj_insert(c->db, c->account, "trait", t, model, trait);
     cJSON_Delete(t);
@@ -212,11 +200,11 @@ static int predictive_pair(srv_ctx *c, int64_t model, const cJSON *body, int64_t
     cJSON *s = cJSON_CreateObject();
     cJSON_AddStringToObject(s, "name", name);
     cJSON_AddStringToObject(s, "rule", rule);
-    cJSON_AddNumberToObject(s, "data_source_id", (double)num(body, "data_source_id"));
+    cJSON_AddNumberToObject(s, "data_source_id", (double)srv_num(body, "data_source_id"));
     cJSON_AddStringToObject(s, "origin", "account");
     cJSON_AddTrueToObject(s, "predictive");
     cJSON_AddNumberToObject(s, "baseline_id", (double)baseline);
-    cJSON_AddStringToObject(s, "folder", str(body, "folder", ""));
+    cJSON_AddStringToObject(s, "folder", srv_str(body, "folder", ""));
     cJSON_AddNumberToObject(s, "model_id", (double)model);
     rc = *segment ? obj_update(c->db, c->account, *segment, s) : obj_insert(c->db, c->account, "segment", s, model, segment);
     cJSON_Delete(s);
@@ -233,9 +221,9 @@ static int after_write(srv_ctx *c, int64_t id, cJSON *body, int created, srv_res
     for (const cJSON *b = bl->child; b; b = b->next) {
         int64_t trait = 0, segment = 0;
         for (const cJSON *o = old ? old->child : NULL; o; o = o->next)
-            if (num(o, "baseline_id") == (int64_t)b->valuedouble) {
-                trait = num(o, "trait_id");
-                segment = num(o, "segment_id");
+            if (srv_num(o, "baseline_id") == (int64_t)b->valuedouble) {
+                trait = srv_num(o, "trait_id");
+                segment = srv_num(o, "segment_id");
             }
         if (predictive_pair(c, id, body, (int64_t)b->valuedouble, &trait, &segment, r)) {
             cJSON_Delete(pred);
@@ -251,9 +239,9 @@ static int after_write(srv_ctx *c, int64_t id, cJSON *body, int created, srv_res
     for (const cJSON *o = old ? old->child : NULL; o; o = o->next) {
         int kept = 0;
         for (const cJSON *b = bl->child; b; b = b->next)
-            kept |= num(o, "baseline_id") == (int64_t)b->valuedouble;
-        if (!kept && (obj_delete(c->db, c->account, num(o, "segment_id")) != SQLITE_DONE ||
-                      obj_delete(c->db, c->account, num(o, "trait_id")) != SQLITE_DONE)) {
+            kept |= srv_num(o, "baseline_id") == (int64_t)b->valuedouble;
+        if (!kept && (obj_delete(c->db, c->account, srv_num(o, "segment_id")) != SQLITE_DONE ||
+                      obj_delete(c->db, c->account, srv_num(o, "trait_id")) != SQLITE_DONE)) {
             cJSON_Delete(pred);
             return -1;
         }
@@ -310,8 +298,8 @@ static void decorate(srv_ctx *c, int64_t id, cJSON *obj)
         cJSON *pred = cJSON_GetObjectItemCaseSensitive(obj, "predictive");
         for (cJSON *e = pred ? pred->child : NULL; e; e = e->next) {
             char key[32];
-            snprintf(key, sizeof key, "%lld", (long long)num(e, "baseline_id"));
-            cJSON_AddStringToObject(e, "status", str(personas, key, "pending"));
+            snprintf(key, sizeof key, "%lld", (long long)srv_num(e, "baseline_id"));
+            cJSON_AddStringToObject(e, "status", srv_str(personas, key, "pending"));
         }
         cJSON_Delete(personas);
         if (sqlite3_column_type(st, 4) == SQLITE_NULL && !sqlite3_column_int(st, 6)) {
@@ -356,7 +344,7 @@ int models_clone(srv_ctx *c, int64_t id, const srv_req *q, srv_resp *r)
     }
     const cJSON *name = cJSON_GetObjectItemCaseSensitive(in, "name");
     char buf[SRV_MAX_NAME + 16];
-    snprintf(buf, sizeof buf, "%.*s (copy)", SRV_MAX_NAME - 7, str(src, "name", ""));
+    snprintf(buf, sizeof buf, "%.*s (copy)", SRV_MAX_NAME - 7, srv_str(src, "name", ""));
     cJSON_ReplaceItemInObjectCaseSensitive(copy, "name", name ? cJSON_Duplicate(name, 1) : cJSON_CreateString(buf));
     res_create_from(c, &srv_models, copy, r);
     cJSON_Delete(copy);

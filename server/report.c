@@ -127,12 +127,6 @@ cJSON *report_build(const pn_snapshot *s, const pn_profiles *p, const pn_model_d
     return out;
 }
 
-static int64_t num(const cJSON *o, const char *k)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-    return cJSON_IsNumber(v) ? (int64_t)v->valuedouble : 0;
-}
-
 /* Counts that move between trainings: predictive segment populations and daily classifications. */
 static void add_live_counts(srv_ctx *c, int64_t id, const cJSON *model, cJSON *personas)
 {
@@ -141,11 +135,11 @@ static void add_live_counts(srv_ctx *c, int64_t id, const cJSON *model, cJSON *p
     sqlite3_stmt *day = store_prepare(c->db, "SELECT classified FROM model_daily WHERE model_id = ? AND day = ? AND "
                                              "baseline_id = ?");
     for (cJSON *o = personas ? personas->child : NULL; o && pop && day; o = o->next) {
-        int64_t bid = num(o, "baseline_id");
+        int64_t bid = srv_num(o, "baseline_id");
         for (const cJSON *e = pred ? pred->child : NULL; e; e = e->next)
-            if (num(e, "baseline_id") == bid) {
-                cJSON_AddNumberToObject(o, "predictive_trait_id", (double)num(e, "trait_id"));
-                cJSON_AddNumberToObject(o, "predictive_segment_id", (double)num(e, "segment_id"));
+            if (srv_num(e, "baseline_id") == bid) {
+                cJSON_AddNumberToObject(o, "predictive_trait_id", (double)srv_num(e, "trait_id"));
+                cJSON_AddNumberToObject(o, "predictive_segment_id", (double)srv_num(e, "segment_id"));
             }
         sqlite3_reset(pop);
         sqlite3_bind_int64(pop, 1, id);
@@ -155,7 +149,7 @@ static void add_live_counts(srv_ctx *c, int64_t id, const cJSON *model, cJSON *p
         for (cJSON *d = cJSON_GetObjectItemCaseSensitive(o, "daily")->child; d; d = d->next) {
             sqlite3_reset(day);
             sqlite3_bind_int64(day, 1, id);
-            sqlite3_bind_int64(day, 2, num(d, "day"));
+            sqlite3_bind_int64(day, 2, srv_num(d, "day"));
             sqlite3_bind_int64(day, 3, bid);
             cJSON_AddNumberToObject(d, "classified", sqlite3_step(day) == SQLITE_ROW ? (double)sqlite3_column_int64(day, 0) : 0);
         }

@@ -39,12 +39,6 @@ int snap_secret_load(sqlite3 *db, uint8_t secret[32], char *err, size_t errcap)
     return ok ? 0 : (snprintf(err, errcap, "store: the token key is unreadable"), -1);
 }
 
-static int64_t num(const cJSON *o, const char *k)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-    return cJSON_IsNumber(v) ? (int64_t)v->valuedouble : 0;
-}
-
 static uint32_t source_labels(sqlite3 *db, int64_t account, int64_t ds)
 {
     if (!ds)
@@ -57,22 +51,22 @@ static uint32_t source_labels(sqlite3 *db, int64_t account, int64_t ds)
 
 uint32_t segment_labels(sqlite3 *db, int64_t account, const cJSON *segment)
 {
-    int64_t model = num(segment, "model_id");
+    int64_t model = srv_num(segment, "model_id");
     if (model) {
         cJSON *m = obj_get(db, account, "model", model, NULL, NULL);
         uint32_t l = labels_from_json(cJSON_GetObjectItemCaseSensitive(m, "dec_labels"));
         cJSON_Delete(m);
         return l;
     }
-    uint32_t l = source_labels(db, account, num(segment, "data_source_id"));
+    uint32_t l = source_labels(db, account, srv_num(segment, "data_source_id"));
     /* the traits a segment names are its refs (with its data source) */
     sqlite3_stmt *st = store_prepare(db, "SELECT o.body FROM refs r JOIN objects o ON o.id = r.to_id WHERE r.from_id = ? "
                                          "AND o.type = 'trait'");
     if (st) {
-        sqlite3_bind_int64(st, 1, num(segment, "id"));
+        sqlite3_bind_int64(st, 1, srv_num(segment, "id"));
         while (sqlite3_step(st) == SQLITE_ROW) {
             cJSON *t = cJSON_Parse((const char *)sqlite3_column_text(st, 0));
-            l |= source_labels(db, account, num(t, "data_source_id"));
+            l |= source_labels(db, account, srv_num(t, "data_source_id"));
             cJSON_Delete(t);
         }
         sqlite3_finalize(st);

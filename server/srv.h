@@ -86,6 +86,10 @@ int srv_parse_object(const srv_req *q, cJSON **out, srv_resp *r);
 /* A JSON array of the DEC label names in `labels`. */
 cJSON *srv_labels_json(uint32_t labels);
 int64_t srv_now(void);
+/* Field k of object o as an integer (0 when absent or not a number), as a string (def when
+ * absent or not a string). */
+int64_t srv_num(const cJSON *o, const char *k);
+const char *srv_str(const cJSON *o, const char *k, const char *def);
 /* Nonzero when `v` is a JSON number holding an integer in [lo, hi]. */
 int srv_is_int(const cJSON *v, int64_t lo, int64_t hi);
 

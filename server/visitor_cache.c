@@ -39,7 +39,7 @@ struct vc_cache {
 
 /* ---- visitor buffers ------------------------------------------------------------------------ */
 
-static int grow(void **arr, size_t *cap, size_t need, size_t size)
+int vc_grow(void **arr, size_t *cap, size_t need, size_t size)
 {
     if (need <= *cap)
         return 0;
@@ -54,7 +54,7 @@ static int grow(void **arr, size_t *cap, size_t need, size_t size)
     return 0;
 }
 
-static int row_cmp(const void *a, const void *b)
+int vc_row_cmp(const void *a, const void *b)
 {
     const vc_row *x = a, *y = b;
     return x->trait != y->trait ? (x->trait < y->trait ? -1 : 1) : (x->ts > y->ts) - (x->ts < y->ts);
@@ -62,30 +62,29 @@ static int row_cmp(const void *a, const void *b)
 
 int vc_visitor_add_row(vc_visitor *v, int64_t trait, int64_t ts)
 {
-    if (grow((void **)&v->rows, &v->caprows, v->nrows + 1, sizeof *v->rows))
+    if (vc_grow((void **)&v->rows, &v->caprows, v->nrows + 1, sizeof *v->rows))
         return -1;
     v->rows[v->nrows++] = (vc_row){trait, ts};
     return 0;
 }
 
-/* Inserts in (trait, ts) order: rows arrive mostly in time order, so this is near the end of
- * the trait's run and the move is short. */
-static int insert_row(vc_visitor *v, int64_t trait, int64_t ts)
+/* Rows arrive mostly in time order, so the place is near the end of the trait's run and the
+ * move is short. */
+int vc_rows_insert(vc_row **rows, size_t *n, size_t *cap, vc_row r)
 {
-    if (grow((void **)&v->rows, &v->caprows, v->nrows + 1, sizeof *v->rows))
+    if (vc_grow((void **)rows, cap, *n + 1, sizeof **rows))
         return -1;
-    vc_row key = {trait, ts};
-    size_t lo = 0, hi = v->nrows;
-    while (lo < hi) { /* first row greater than key */
+    size_t lo = 0, hi = *n;
+    while (lo < hi) { /* the first row after r */
         size_t mid = lo + (hi - lo) / 2;
-        if (row_cmp(&v->rows[mid], &key) <= 0)
+        if (vc_row_cmp(&(*rows)[mid], &r) <= 0)
             lo = mid + 1;
         else
             hi = mid;
     }
-    memmove(v->rows + lo + 1, v->rows + lo, (v->nrows - lo) * sizeof *v->rows);
-    v->rows[lo] = key;
-    v->nrows++;
+    memmove(*rows + lo + 1, *rows + lo, (*n - lo) * sizeof **rows);
+    (*rows)[lo] = r;
+    (*n)++;
     return 0;
 }
 
@@ -96,7 +95,7 @@ int vc_visitor_add_link(vc_visitor *v, int64_t ds, const char *cid, int64_t ts)
         if (v->links[i].ds == ds && strcmp(v->links[i].cid, cid) == 0)
             at = i;
     if (at == v->nlinks) {
-        if (grow((void **)&v->links, &v->caplinks, v->nlinks + 1, sizeof *v->links))
+        if (vc_grow((void **)&v->links, &v->caplinks, v->nlinks + 1, sizeof *v->links))
             return -1;
         v->nlinks++;
     } else if (v->links[at].last_ts > ts) {
@@ -125,7 +124,7 @@ int vc_visitor_set_cls(vc_visitor *v, int64_t model, int64_t baseline, int64_t v
         }
     if (!baseline)
         return 0;
-    if (grow((void **)&v->cls, &v->capcls, v->ncls + 1, sizeof *v->cls))
+    if (vc_grow((void **)&v->cls, &v->capcls, v->ncls + 1, sizeof *v->cls))
         return -1;
     v->cls[v->ncls++] = (vc_cls){model, baseline, version};
     return 0;
@@ -143,9 +142,9 @@ void vc_visitor_free(vc_visitor *v)
 
 static int copy_visitor(vc_visitor *to, const vc_visitor *from)
 {
-    if (grow((void **)&to->rows, &to->caprows, from->nrows, sizeof *to->rows) ||
-        grow((void **)&to->links, &to->caplinks, from->nlinks, sizeof *to->links) ||
-        grow((void **)&to->cls, &to->capcls, from->ncls, sizeof *to->cls))
+    if (vc_grow((void **)&to->rows, &to->caprows, from->nrows, sizeof *to->rows) ||
+        vc_grow((void **)&to->links, &to->caplinks, from->nlinks, sizeof *to->links) ||
+        vc_grow((void **)&to->cls, &to->capcls, from->ncls, sizeof *to->cls))
         return -1;
     if (from->nrows)
         memcpy(to->rows, from->rows, from->nrows * sizeof *to->rows);
@@ -203,7 +202,7 @@ void vc_free(vc_cache *c)
     free(c);
 }
 
-static uint64_t key_hash(int64_t account, const char *uuid)
+uint64_t vc_key_hash(int64_t account, const char *uuid)
 {
     return XXH3_64bits_withSeed(uuid, strlen(uuid), (uint64_t)account);
 }
@@ -301,7 +300,7 @@ static void evict(vc_cache *c, shard *s, const rec *keep)
 int vc_get(vc_cache *c, int64_t account, const char *uuid, uint64_t cls_epoch, vc_loader load, void *ctx,
            vc_visitor *out)
 {
-    uint64_t h = key_hash(account, uuid);
+    uint64_t h = vc_key_hash(account, uuid);
     shard *s = &c->shards[h & (SHARDS - 1)];
     int rc = 0;
     pthread_mutex_lock(&s->mu);
@@ -326,7 +325,7 @@ int vc_get(vc_cache *c, int64_t account, const char *uuid, uint64_t cls_epoch, v
             return -1;
         }
         if (r->v.nrows > 1)
-            qsort(r->v.rows, r->v.nrows, sizeof *r->v.rows, row_cmp);
+            qsort(r->v.rows, r->v.nrows, sizeof *r->v.rows, vc_row_cmp);
         r->v.cls_epoch = cls_epoch;
         s->count++;
         lru_front(s, r);
@@ -356,14 +355,14 @@ int vc_get(vc_cache *c, int64_t account, const char *uuid, uint64_t cls_epoch, v
 
 void vc_apply(vc_cache *c, int64_t account, const char *uuid, const vc_write *w)
 {
-    uint64_t h = key_hash(account, uuid);
+    uint64_t h = vc_key_hash(account, uuid);
     shard *s = &c->shards[h & (SHARDS - 1)];
     pthread_mutex_lock(&s->mu);
     rec *r = find(s, h, account, uuid);
     int ok = 1;
     if (r && w->seq > r->v.upto) {
         for (size_t i = 0; ok && i < w->nrows; i++)
-            ok = insert_row(&r->v, w->rows[i].trait, w->rows[i].ts) == 0;
+            ok = vc_rows_insert(&r->v.rows, &r->v.nrows, &r->v.caprows, w->rows[i]) == 0;
         for (size_t i = 0; ok && i < w->nlinks; i++)
             ok = vc_visitor_add_link(&r->v, w->links[i].ds, w->links[i].cid, w->links[i].last_ts) == 0;
         for (size_t i = 0; ok && i < w->ncls; i++)

@@ -64,6 +64,16 @@ enum { VC_ROWS = 1, VC_LINKS = 2, VC_CLS = 4 };
 typedef int (*vc_loader)(void *ctx, int64_t account, const char *uuid, unsigned what, vc_visitor *out);
 
 int vc_visitor_add_row(vc_visitor *v, int64_t trait, int64_t ts); /* appends: vc_get sorts after a load */
+/* Orders rows by trait, then time (a qsort comparator). */
+int vc_row_cmp(const void *a, const void *b);
+/* Inserts r in that order into rows[0..*n) (capacity *cap, grown as needed). -1: out of memory. */
+int vc_rows_insert(vc_row **rows, size_t *n, size_t *cap, vc_row r);
+/* Grows *arr to room for `need` items of `size` bytes, doubling its capacity *cap. -1: out of
+ * memory (*arr unchanged). */
+int vc_grow(void **arr, size_t *cap, size_t need, size_t size);
+/* The hash of a visitor (account, device or authenticated id) the cache and the event log's
+ * pending events share. */
+uint64_t vc_key_hash(int64_t account, const char *uuid);
 int vc_visitor_add_link(vc_visitor *v, int64_t ds, const char *cid, int64_t ts); /* most recent first */
 int vc_visitor_set_cls(vc_visitor *v, int64_t model, int64_t baseline, int64_t version); /* baseline 0 removes */
 void vc_visitor_free(vc_visitor *v);
