@@ -15,45 +15,86 @@ int jw_init(jw *w, size_t cap)
     return w->oom ? -1 : 0;
 }
 
-static void put(jw *w, const char *s, size_t n)
+/* The buffer grown to take n more bytes and the NUL jw_take ends the text with; NULL (and oom set)
+ * when memory runs out. */
+static char *grow(jw *w, size_t n)
 {
     if (w->oom)
-        return;
-    if (!w->buf || w->len + n + 1 > w->cap) {
-        size_t cap = w->cap ? w->cap : 8192; /* an /event answer fits */
-        while (cap < w->len + n + 1)
-            cap *= 2;
-        char *b = realloc(w->buf, cap);
-        if (!b) {
-            w->oom = 1;
-            return;
-        }
-        w->buf = b;
-        w->cap = cap;
+        return NULL;
+    size_t cap = w->cap ? w->cap : 8192; /* an /event answer fits */
+    while (cap < w->len + n + 1)
+        cap *= 2;
+    char *b = realloc(w->buf, cap);
+    if (!b) {
+        w->oom = 1;
+        return NULL;
     }
-    memcpy(w->buf + w->len, s, n);
-    w->len += n;
-    w->buf[w->len] = '\0';
+    w->buf = b;
+    w->cap = cap;
+    return b + w->len;
+}
+
+/* Where n more bytes go (the writer then moves len past what it wrote): every value is written
+ * in place, without a copy through a scratch buffer. */
+static inline char *room(jw *w, size_t n)
+{
+    if (w->buf && w->len + n + 1 <= w->cap && !w->oom)
+        return w->buf + w->len;
+    return grow(w, n);
+}
+
+static inline void put(jw *w, const char *s, size_t n)
+{
+    char *p = room(w, n);
+    if (p) {
+        memcpy(p, s, n);
+        w->len += n;
+    }
+}
+
+/* Whether a comma goes before the next value or key (and that one is there now). */
+static inline int comma(jw *w)
+{
+    if (w->after_key) {
+        w->after_key = 0;
+        return 0;
+    }
+    if (w->depth <= 0 || w->depth > JW_MAX_DEPTH)
+        return 0;
+    int c = w->has_items[w->depth - 1];
+    w->has_items[w->depth - 1] = 1;
+    return c;
+}
+
+/* Room for a value of at most `max` bytes with its separator, the separator written. */
+static inline char *value_at(jw *w, size_t max)
+{
+    int c = comma(w);
+    char *p = room(w, max + 1);
+    if (p && c)
+        *p++ = ',';
+    return p;
+}
+
+static inline void value_end(jw *w, char *end)
+{
+    w->len = (size_t)(end - w->buf);
 }
 
 /* The separator before a value or a key. */
 static void item(jw *w)
 {
-    if (w->after_key) {
-        w->after_key = 0;
-        return;
-    }
-    if (w->depth > 0 && w->depth <= JW_MAX_DEPTH) {
-        if (w->has_items[w->depth - 1])
-            put(w, ",", 1);
-        w->has_items[w->depth - 1] = 1;
-    }
+    if (comma(w))
+        put(w, ",", 1);
 }
 
 static void open_container(jw *w, char c)
 {
-    item(w);
-    put(w, &c, 1);
+    char *p = value_at(w, 1);
+    if (p) {
+        *p++ = c;
+        value_end(w, p);
+    }
     if (++w->depth <= JW_MAX_DEPTH)
         w->has_items[w->depth - 1] = 0;
     else
@@ -111,8 +152,11 @@ void jw_key(jw *w, const char *key)
 
 void jw_key_plain(jw *w, const char *key, size_t len)
 {
-    item(w);
-    put(w, key, len);
+    char *p = value_at(w, len);
+    if (p) {
+        memcpy(p, key, len);
+        value_end(w, p + len);
+    }
     w->after_key = 1;
 }
 
@@ -127,28 +171,39 @@ void jw_string_n(jw *w, const char *s, size_t len)
     escaped(w, s, len);
 }
 
-static size_t format_u64(uint64_t v, char *out)
+static const char digit_pairs[201] = "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+                                     "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+                                     "8081828384858687888990919293949596979899";
+
+/* v in decimal at out; the end. Two digits a step: half the divisions of one at a time. */
+static char *put_u64(char *out, uint64_t v)
 {
-    char tmp[24];
-    size_t n = 0;
-    do {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    for (size_t i = 0; i < n; i++)
-        out[i] = tmp[n - 1 - i];
-    return n;
+    char tmp[20], *q = tmp + sizeof tmp;
+    while (v >= 100) {
+        unsigned r = (unsigned)(v % 100);
+        v /= 100;
+        q -= 2;
+        memcpy(q, digit_pairs + 2 * r, 2);
+    }
+    if (v >= 10) {
+        q -= 2;
+        memcpy(q, digit_pairs + 2 * v, 2);
+    } else {
+        *--q = (char)('0' + v);
+    }
+    size_t n = (size_t)(tmp + sizeof tmp - q);
+    memcpy(out, q, n);
+    return out + n;
 }
 
 void jw_int(jw *w, int64_t v)
 {
-    char b[24];
-    size_t n = 0;
+    char *p = value_at(w, 20);
+    if (!p)
+        return;
     if (v < 0)
-        b[n++] = '-';
-    n += format_u64(v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v, b + n);
-    item(w);
-    put(w, b, n);
+        *p++ = '-';
+    value_end(w, put_u64(p, v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v));
 }
 
 size_t jw_format_fixed6(double v, char *out)
@@ -161,17 +216,17 @@ size_t jw_format_fixed6(double v, char *out)
         double frac = x - floor(x);
         if (fabs(frac - 0.5) > 1e-6) {
             uint64_t r = (uint64_t)nearbyint(x);
-            size_t n = 0;
+            char *p = out;
             if (signbit(v))
-                out[n++] = '-';
-            n += format_u64(r / 1000000, out + n);
-            out[n++] = '.';
-            uint64_t f = r % 1000000;
-            for (int i = 5; i >= 0; i--, f /= 10)
-                out[n + (size_t)i] = (char)('0' + f % 10);
-            n += 6;
-            out[n] = '\0';
-            return n;
+                *p++ = '-';
+            p = put_u64(p, r / 1000000);
+            *p++ = '.';
+            unsigned f = (unsigned)(r % 1000000);
+            memcpy(p, digit_pairs + 2 * (f / 10000), 2);
+            memcpy(p + 2, digit_pairs + 2 * (f / 100 % 100), 2);
+            memcpy(p + 4, digit_pairs + 2 * (f % 100), 2);
+            p[6] = '\0';
+            return (size_t)(p + 6 - out);
         }
     }
     int n = snprintf(out, 32, "%.6f", v);
@@ -186,10 +241,9 @@ void jw_fixed6(jw *w, double v)
         jw_null(w);
         return;
     }
-    char b[32];
-    size_t n = jw_format_fixed6(v, b);
-    item(w);
-    put(w, b, n);
+    char *p = value_at(w, 32); /* jw_format_fixed6 writes at most 31 and a NUL */
+    if (p)
+        value_end(w, p + jw_format_fixed6(v, p));
 }
 
 void jw_bool(jw *w, int v)
@@ -213,6 +267,8 @@ void jw_raw_value(jw *w, const char *s, size_t len)
 char *jw_take(jw *w, size_t *len)
 {
     char *b = w->oom || w->depth != 0 ? NULL : w->buf;
+    if (b)
+        b[w->len] = '\0'; /* room() always leaves a byte for it */
     if (!b)
         free(w->buf);
     if (len)

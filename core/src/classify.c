@@ -50,10 +50,64 @@ static int set_add(trait_set *set, uint32_t t)
     }
 }
 
+/* Scores distinct known snapshot indices (every one < the snapshot's trait count). `list` is only
+ * read; it is not const because GCC 12 takes a const pointer to a partly filled stack buffer
+ * for a read of all of it (-Wmaybe-uninitialized). */
+static void score(const pn_snapshot *s, uint32_t *list, size_t m, pn_classification *out)
+{
+    const size_t P = s->persona_count;
+    int64_t acc[PN_MAX_PERSONAS] = {0};
+    for (size_t i = 0; i < m; i++) {
+        const int32_t *w = s->weights + (size_t)list[i] * P;
+        for (size_t p = 0; p < P; p++)
+            acc[p] += w[p];
+    }
+    out->persona = -1;
+    out->score = 0.0;
+    out->confidence = 0.0;
+    out->used_traits = (uint32_t)m;
+    out->persona_count = (uint32_t)P;
+    out->driver_count = 0;
+    for (size_t p = 0; p < P; p++) {
+        out->scores[p] = (double)acc[p] / PN_WEIGHT_ONE;
+        out->probabilities[p] = 0.0;
+    }
+    if (m == 0)
+        return;
+
+    int best = -1;
+    for (size_t p = 0; p < P; p++) {
+        if (s->personas[p].info.status != PN_PERSONA_SUCCEEDED)
+            continue;
+        if (best < 0 || acc[p] > acc[best])
+            best = (int)p;
+    }
+    if (best < 0)
+        return;
+    out->persona = best;
+    out->score = out->scores[best];
+
+    /* Calibrated probabilities: a softmax of the length-normalized scores at the temperature
+     * fitted on the holdout; the same monotone map for all, so the winner is the most likely. */
+    double scale = s->quality.temperature / sqrt((double)m), total = 0.0;
+    for (size_t p = 0; p < P; p++) {
+        if (s->personas[p].info.status != PN_PERSONA_SUCCEEDED)
+            continue;
+        double e = pn__exp_nonpos((out->scores[p] - out->scores[best]) * scale);
+        out->probabilities[p] = e;
+        total += e;
+    }
+    for (size_t p = 0; p < P; p++)
+        out->probabilities[p] /= total;
+    out->confidence = out->probabilities[best];
+    for (size_t i = 0; i < m; i++)
+        push_driver(out, list[i], s->weights[(size_t)list[i] * P + (size_t)best] / PN_WEIGHT_ONE);
+}
+
 pn_status pn_snapshot_classify(const pn_snapshot *s, const uint32_t *traits, size_t n, pn_classification *out,
                                pn_error *err)
 {
-    const size_t P = s->persona_count, T = pn__dict_count(&s->traits);
+    const size_t T = pn__dict_count(&s->traits);
     enum { STACK_LIST = 512, STACK_SLOTS = 1024 };
     uint32_t stack_list[STACK_LIST], stack_slots[STACK_SLOTS];
     trait_set set = {stack_slots, stack_list, STACK_SLOTS - 1, 0};
@@ -73,59 +127,29 @@ pn_status pn_snapshot_classify(const pn_snapshot *s, const uint32_t *traits, siz
         set.mask = slots - 1;
         memset(set.slots, 0, slots * sizeof *set.slots);
     }
-
-    int64_t acc[PN_MAX_PERSONAS] = {0};
-    for (size_t i = 0; i < n; i++) {
-        uint32_t t = traits[i];
-        if (t >= T || !set_add(&set, t))
-            continue;
-        const int32_t *w = s->weights + (size_t)t * P;
-        for (size_t p = 0; p < P; p++)
-            acc[p] += w[p];
-    }
-    size_t m = set.n;
-    out->persona = -1;
-    out->score = 0.0;
-    out->confidence = 0.0;
-    out->used_traits = (uint32_t)m;
-    out->persona_count = (uint32_t)P;
-    out->driver_count = 0;
-    for (size_t p = 0; p < P; p++) {
-        out->scores[p] = (double)acc[p] / PN_WEIGHT_ONE;
-        out->probabilities[p] = 0.0;
-    }
-    if (m == 0)
-        goto done;
-
-    int best = -1;
-    for (size_t p = 0; p < P; p++) {
-        if (s->personas[p].info.status != PN_PERSONA_SUCCEEDED)
-            continue;
-        if (best < 0 || acc[p] > acc[best])
-            best = (int)p;
-    }
-    if (best < 0)
-        goto done;
-    out->persona = best;
-    out->score = out->scores[best];
-
-    /* Calibrated probabilities: a softmax of the length-normalized scores at the temperature
-     * fitted on the holdout; the same monotone map for all, so the winner is the most likely. */
-    double scale = s->quality.temperature / sqrt((double)m), total = 0.0;
-    for (size_t p = 0; p < P; p++) {
-        if (s->personas[p].info.status != PN_PERSONA_SUCCEEDED)
-            continue;
-        double e = pn__exp_nonpos((out->scores[p] - out->scores[best]) * scale);
-        out->probabilities[p] = e;
-        total += e;
-    }
-    for (size_t p = 0; p < P; p++)
-        out->probabilities[p] /= total;
-    out->confidence = out->probabilities[best];
-    for (size_t i = 0; i < m; i++)
-        push_driver(out, set.list[i], s->weights[(size_t)set.list[i] * P + (size_t)best] / PN_WEIGHT_ONE);
-done:
+    for (size_t i = 0; i < n; i++)
+        if (traits[i] < T)
+            set_add(&set, traits[i]);
+    score(s, set.list, set.n, out);
     pn__free(heap);
+    return PN_OK;
+}
+
+pn_status pn_snapshot_classify_distinct(const pn_snapshot *s, const uint32_t *traits, size_t n,
+                                        pn_classification *out, pn_error *err)
+{
+    const size_t T = pn__dict_count(&s->traits);
+    enum { STACK_LIST = 512 };
+    uint32_t stack[STACK_LIST], *list = stack;
+    if (n > STACK_LIST && !(list = pn__malloc(n * sizeof *list)))
+        return pn__oom(err);
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (traits[i] < T)
+            list[m++] = traits[i];
+    score(s, list, m, out);
+    if (list != stack)
+        pn__free(list);
     return PN_OK;
 }
 

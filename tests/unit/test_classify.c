@@ -1,6 +1,7 @@
 /* Scoring (pn_snapshot_classify and friends) on hand-built snapshots whose answers are known:
  * no traits, duplicates and unknown indices, order independence to the bit, probabilities,
- * the winner, drivers, personas without training data, ids, and the predictions line. */
+ * the winner, drivers, personas without training data, ids, already distinct indices, and the
+ * predictions line. */
 #include "test_util.h"
 
 #include "snapshot_builder.h"
@@ -285,6 +286,51 @@ static void classify_ids_equals_classify(void **state)
     pn_snapshot_free(s);
 }
 
+static void classify_distinct_equals_classify(void **state)
+{
+    (void)state;
+    pn_snapshot *s = fixture(NULL, 2.0);
+    /* distinct known indices, unknown ones (repeated) among them, in any order */
+    const uint32_t idx[] = {9, PN_NO_TRAIT, 5, 0, 77, 1, PN_NO_TRAIT, 6, 7};
+    pn_classification a = classify(s, idx, N_ELEMS(idx)), b;
+    memset(&b, 0x5a, sizeof b);
+    assert_int_equal(pn_snapshot_classify_distinct(s, idx, N_ELEMS(idx), &b, NULL), PN_OK);
+    assert_int_equal(a.persona, b.persona);
+    assert_int_equal(b.used_traits, 6);
+    assert_int_equal(a.used_traits, b.used_traits);
+    assert_int_equal(a.persona_count, b.persona_count);
+    assert_memory_equal(a.scores, b.scores, 3 * sizeof(double));
+    assert_memory_equal(a.probabilities, b.probabilities, 3 * sizeof(double));
+    assert_true(a.score == b.score && a.confidence == b.confidence);
+    assert_int_equal(a.driver_count, b.driver_count);
+    assert_memory_equal(a.drivers, b.drivers, a.driver_count * sizeof *a.drivers);
+    /* nothing known: unclassified, like classify */
+    const uint32_t none[] = {PN_NO_TRAIT, 10, 11};
+    assert_int_equal(pn_snapshot_classify_distinct(s, none, N_ELEMS(none), &b, NULL), PN_OK);
+    assert_int_equal(b.persona, -1);
+    assert_int_equal(b.used_traits, 0);
+    pn_snapshot_free(s);
+    /* beyond the stack buffer */
+    enum { T = 3000 };
+    double *w = calloc((size_t)T * 2, sizeof *w);
+    uint32_t *all = malloc(sizeof *all * T);
+    for (size_t t = 0; t < T; t++) {
+        w[t * 2] = t % 3 ? 0.5 : -0.25;
+        w[t * 2 + 1] = -w[t * 2];
+        all[t] = (uint32_t)((t * 7919) % T);
+    }
+    snap_spec sp = {.personas = 2, .traits = T, .weights = w};
+    s = snap_build(&sp);
+    a = classify(s, all, T);
+    assert_int_equal(pn_snapshot_classify_distinct(s, all, T, &b, NULL), PN_OK);
+    assert_int_equal(b.used_traits, T);
+    assert_memory_equal(a.scores, b.scores, 2 * sizeof(double));
+    assert_memory_equal(a.drivers, b.drivers, a.driver_count * sizeof *a.drivers);
+    free(all);
+    free(w);
+    pn_snapshot_free(s);
+}
+
 static void many_traits_beyond_the_stack_buffer(void **state)
 {
     (void)state;
@@ -377,6 +423,7 @@ int main(void)
         cmocka_unit_test(drivers_are_the_strongest_positive_contributions_sorted),
         cmocka_unit_test(personas_without_training_data_never_win),
         cmocka_unit_test(classify_ids_equals_classify),
+        cmocka_unit_test(classify_distinct_equals_classify),
         cmocka_unit_test(many_traits_beyond_the_stack_buffer),
         cmocka_unit_test(prediction_lines_are_exact),
     };

@@ -138,6 +138,13 @@ typedef struct pn_classification {
 pn_status pn_snapshot_classify(const pn_snapshot *s, const uint32_t *traits, size_t n, pn_classification *out,
                                pn_error *err);
 
+/* The same for a caller whose indices are already distinct (PN_NO_TRAIT entries may repeat):
+ * skips the duplicate check, the part of the work that grows with the visitor rather than with
+ * the personas. Repeated indices would count more than once: the result is then not a
+ * classification of anyone. Allocation-free for up to 512 traits. */
+pn_status pn_snapshot_classify_distinct(const pn_snapshot *s, const uint32_t *traits, size_t n,
+                                        pn_classification *out, pn_error *err);
+
 /* The same from trait ids (borrowed; unknown ids are ignored). */
 pn_status pn_snapshot_classify_ids(const pn_snapshot *s, const char *const *ids, const size_t *lens, size_t n,
                                    pn_classification *out, pn_error *err);
