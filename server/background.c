@@ -2,10 +2,17 @@
 #include "srv.h"
 
 #include <errno.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
+
+void srv_thread_name(const char *name)
+{
+    /* shown by top -H, ps -L and perf; Linux keeps at most 15 characters */
+    (void)prctl(PR_SET_NAME, name, 0, 0, 0);
+}
 
 void srv_background_thread(int delta)
 {

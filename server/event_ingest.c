@@ -236,6 +236,7 @@ static int drain(ev_ingest *g)
 static void *run(void *arg)
 {
     ev_ingest *g = arg;
+    srv_thread_name("pn-ingest");
     srv_background_thread(5);
     pthread_mutex_lock(&g->mu);
     for (;;) {

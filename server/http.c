@@ -264,6 +264,7 @@ static void api_run(server *s, conn_state *st, const srv_req *q)
 static void *api_thread(void *arg)
 {
     server *s = arg;
+    srv_thread_name("pn-api");
     pthread_mutex_lock(&s->jobs_mu);
     for (;;) {
         while (!s->jobs && !s->jobs_stop)

@@ -58,6 +58,7 @@ static void finish(srv_sched *s, int64_t model)
 static void *run(void *arg)
 {
     srv_sched *s = arg;
+    srv_thread_name("pn-scheduler");
     srv_background_thread(5); /* a training yields to real-time calls when the processors are busy */
     pthread_mutex_lock(&s->mu);
     while (!s->stop) {

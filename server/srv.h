@@ -146,6 +146,8 @@ uint32_t labels_from_json(const cJSON *arr);
 /* Fills buf with n bytes from the kernel's random source (getrandom, retried on EINTR).
  * Returns 0, or -1 with errno set when there is no entropy to be had. */
 int srv_random(void *buf, size_t n);
+/* Names the calling thread (at most 15 characters) for top -H, ps -L and perf. */
+void srv_thread_name(const char *name);
 /* Changes the calling thread's scheduling priority by `delta` (nice): background work (moving
  * events into the store, checkpoints) yields to answering calls when the processors are busy,
  * and the thread whose commits answers wait for goes first (a negative delta needs
