@@ -340,7 +340,8 @@ static int eval_model(eval *e, const ev_model *m, const int64_t (*reports)[2], s
     }
     pn_classification cl;
     pn_error err;
-    if (pn_snapshot_classify(m->snap, idx, k, &cl, &err) != PN_OK) {
+    /* the profile's traits are distinct, and so are their snapshot indices */
+    if (pn_snapshot_classify_distinct(m->snap, idx, k, &cl, &err) != PN_OK) {
         if (idx != stack)
             free(idx);
         return -1;
