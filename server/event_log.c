@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define XXH_INLINE_ALL
@@ -35,11 +36,14 @@
 #define HEADER 24                         /* magic, length, seq, checksum */
 #define SEGMENT_BYTES (16u << 20)         /* a segment holds about 60,000 calls */
 #define MAX_SEGMENTS 64                   /* 1 GiB of events the store has not taken yet */
-/* Commits start at least this far apart (microseconds): under load the calls of 1 ms share
- * one write and one fdatasync, whose processor cost on a virtual machine (each I/O exits to the
- * hypervisor) would otherwise be paid hundreds of times more a second; a call that comes after a
- * quiet moment is committed at once. */
-#define COMMIT_SPACING_US 1000
+/* Group commit. A call that comes after a quiet moment is committed at once. Under load the
+ * writer waits, before the next commit, for as many calls as it has just answered plus those that
+ * came meanwhile: the clients of a site or an edge worker's connections send their next event as
+ * soon as they have an answer, so the calls of one round share one write and one fdatasync (whose
+ * processor cost on a virtual machine, each I/O exiting to the hypervisor, would otherwise be paid
+ * several times a round) and none waits a whole round for the next. It never waits more than
+ * COMMIT_WAIT_US after the last answers went out. */
+#define COMMIT_WAIT_US 1000
 
 typedef struct segment {
     int fd;
@@ -56,6 +60,8 @@ struct ev_log {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     ev_call *queue, *tail;
+    size_t nqueued;  /* calls in the queue */
+    size_t wake_at;  /* the writer waits until nqueued reaches this (0: it is not waiting) */
     int stop;
     void (*on_commit)(void *);
     void *ctx;
@@ -65,7 +71,8 @@ struct ev_log {
     int broken;     /* the last write failed */
     int keep_all;   /* an event could not be kept in memory: the ingester will not see it before a
                      * restart, so no segment may be reused until then */
-    int64_t last_commit; /* when the last commit started (srv_monotonic_us) */
+    size_t expected;     /* calls expected for the next commit: see COMMIT_WAIT_US */
+    int64_t last_answer; /* when the last commit's calls were resumed (srv_monotonic_us) */
     char *buf; /* records of one commit */
     size_t buflen, bufcap;
     _Atomic int64_t ingested; /* the ingester's progress */
@@ -446,23 +453,33 @@ static int commit_batch(ev_log *l, ev_call *batch, char *err, size_t errcap)
 static void *run(void *arg)
 {
     ev_log *l = arg;
+    srv_thread_name("pn-eventlog");
     srv_background_thread(-5);
     pthread_mutex_lock(&l->mu);
     for (;;) {
-        while (!l->queue && !l->stop)
+        while (!l->queue && !l->stop) {
+            l->wake_at = 1;
             pthread_cond_wait(&l->cv, &l->mu);
+        }
         if (!l->queue && l->stop)
             break;
-        int64_t wait = l->last_commit + COMMIT_SPACING_US - srv_monotonic_us();
-        if (wait > 0 && !l->stop) {
-            pthread_mutex_unlock(&l->mu);
-            struct timespec ts = {0, (long)wait * 1000};
-            nanosleep(&ts, NULL);
-            pthread_mutex_lock(&l->mu);
+        while (!l->stop && l->nqueued < l->expected) {
+            int64_t wait = l->last_answer + COMMIT_WAIT_US - srv_monotonic_us();
+            if (wait <= 0)
+                break;
+            l->wake_at = l->expected;
+            struct timespec until;
+            clock_gettime(CLOCK_MONOTONIC, &until);
+            until.tv_nsec += (long)wait * 1000;
+            until.tv_sec += until.tv_nsec / 1000000000L;
+            until.tv_nsec %= 1000000000L;
+            pthread_cond_timedwait(&l->cv, &l->mu, &until);
         }
-        l->last_commit = srv_monotonic_us();
+        l->wake_at = 0;
         ev_call *batch = l->queue;
+        size_t nbatch = l->nqueued;
         l->queue = l->tail = NULL;
+        l->nqueued = 0;
         void (*on_commit)(void *) = l->on_commit;
         void *ctx = l->ctx;
         pthread_mutex_unlock(&l->mu);
@@ -497,6 +514,8 @@ static void *run(void *arg)
             MHD_resume_connection(c->conn);
         }
         pthread_mutex_lock(&l->mu);
+        l->last_answer = srv_monotonic_us();
+        l->expected = nbatch + l->nqueued;
     }
     pthread_mutex_unlock(&l->mu);
     return NULL;
@@ -516,7 +535,11 @@ int ev_log_start(const char *db_path, ev_log **out, char *err, size_t errcap)
     if (!l)
         return snprintf(err, errcap, "out of memory"), -1;
     pthread_mutex_init(&l->mu, NULL);
-    pthread_cond_init(&l->cv, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* the waits are of a millisecond or less */
+    pthread_cond_init(&l->cv, &ca);
+    pthread_condattr_destroy(&ca);
     ev_log_path(db_path, l->dir, sizeof l->dir);
     if (!(l->pending = ev_pending_new()) || recover(l, err, errcap)) {
         if (!l->pending)
@@ -549,7 +572,8 @@ int ev_log_queue(ev_log *l, ev_call *c)
     else
         l->queue = c;
     l->tail = c;
-    pthread_cond_signal(&l->cv);
+    if (++l->nqueued == l->wake_at)
+        pthread_cond_signal(&l->cv);
     pthread_mutex_unlock(&l->mu);
     return 0;
 }
