@@ -35,6 +35,8 @@ const MAP = {
   pn_snapshot_weight: [Snapshot, 'weight', 'pnw_snapshot_weight'],
   pn_snapshot_influential: [Snapshot, 'influential', 'pnw_snapshot_influential'],
   pn_snapshot_classify: [Snapshot, 'classifyIndices', 'pnw_snapshot_classify'],
+  // the server's shortcut for indices it knows are distinct: classifyIndices takes any indices
+  pn_snapshot_classify_distinct: [Snapshot, 'classifyIndices', 'pnw_snapshot_classify'],
   pn_snapshot_classify_ids: [Snapshot, 'classify', 'pnw_snapshot_classify_packed'],
   pn_prediction_format: [Snapshot, 'formatPrediction', 'pnw_prediction_format'],
 };
