@@ -7,7 +7,10 @@
 #
 #   tests/bench/bench_event.sh [PERSONAE] [DURATION_S] [CONNECTIONS]
 #   env: VISITORS (2000), TRAITS_PER_VISITOR (50), RETRAIN (1: retrain every model during the run),
-#        SERVE_ARGS (more options for `personae serve`, such as "--threads 1")
+#        SERVE_ARGS (more options for `personae serve`, such as "--threads 1"),
+#        CALLGRIND (a file: serve the run under valgrind's callgrind, one HTTP thread, counting
+#        from after a first call for every visitor, and print instructions per call; counts are
+#        repeatable where timings on a shared machine are not; use a few connections)
 set -euo pipefail
 BIN=${1:-build/release/personae}
 DURATION=${2:-10}
@@ -94,6 +97,20 @@ end
     print("sample answer: %d traits, %d models, statuses %s" % (len(sample["traits"]), len(sample["models"]),
           sorted({m["status"] for m in sample["models"]})))
     api("GET", f"/models/{models[0]}/report")  # a report waits until every acknowledged event is stored
+    cg = os.environ.get("CALLGRIND")
+    if cg:
+        srv.send_signal(signal.SIGTERM); srv.wait(timeout=120)
+        srv = subprocess.Popen(["valgrind", "--tool=callgrind", f"--callgrind-out-file={cg}", "--instr-atstart=no",
+                                BIN, "serve", "--db", db, "--listen", f"127.0.0.1:{port}", "--threads", "1"], stderr=log)
+        for _ in range(600):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close(); break
+            except OSError:
+                time.sleep(0.1)
+        for v in range(V * 3 // 4, V):  # every visitor of the run in the cache, as in a long run
+            urllib.request.urlopen(f"{base}/event?d_account={acct}&d_uuid=u{v}&c_page=p0").read()
+        api("GET", f"/models/{models[0]}/report")
+        subprocess.run(["callgrind_control", "-i", "on", str(srv.pid)], capture_output=True, check=True)
     before = count()
     trainer = None
     if RETRAIN:
@@ -118,8 +135,11 @@ end
     r = {k: int(v) for k, v in r.items()}
     ok = r["requests"] - r["non2xx"]
     # a clean stop moves every logged event into the store's tables: count them there
-    srv.send_signal(signal.SIGTERM); srv.wait(timeout=120)
+    srv.send_signal(signal.SIGTERM); srv.wait(timeout=600)
     after = count()
+    if cg:
+        total = next(int(l.split()[1]) for l in open(cg) if l.startswith("totals:"))
+        print(f"callgrind: {total / max(1, ok):,.0f} instructions per acknowledged call, all threads ({cg})")
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     if RETRAIN:
         print(f"retraining the 10 models took {retrain_took[0]:.1f} s of the run" if retrain_took else "retraining failed")
