@@ -3,6 +3,17 @@
 
 #include <string.h>
 
+/* The NULL-terminated `items` as "a, b, c" into out (cut to cap), for error messages. */
+static void join(const char *const *items, char *out, size_t cap)
+{
+    out[0] = '\0';
+    for (size_t i = 0; items[i]; i++) {
+        if (i)
+            strncat(out, ", ", cap - strlen(out) - 1);
+        strncat(out, items[i], cap - strlen(out) - 1);
+    }
+}
+
 int v_known_fields(const cJSON *in, const char *label, const char *const *fields, const char *const *readonly,
                    srv_resp *r)
 {
@@ -16,12 +27,8 @@ int v_known_fields(const cJSON *in, const char *label, const char *const *fields
         for (size_t i = 0; readonly && readonly[i] && !known; i++)
             known = strcmp(readonly[i], f->string) == 0;
         if (!known) {
-            char list[512] = "";
-            for (size_t i = 0; fields[i]; i++) {
-                if (i)
-                    strncat(list, ", ", sizeof list - strlen(list) - 1);
-                strncat(list, fields[i], sizeof list - strlen(list) - 1);
-            }
+            char list[512];
+            join(fields, list, sizeof list);
             return srv_fail(r, 400, "unknown field '%.100s' for a %s (known fields: %s)", f->string, label, list);
         }
     }
@@ -56,12 +63,8 @@ int v_enum(const cJSON *in, const char *field, const char *label, const char *co
                 pick = values[i];
     }
     if (!pick) {
-        char list[256] = "";
-        for (size_t i = 0; values[i]; i++) {
-            if (i)
-                strncat(list, ", ", sizeof list - strlen(list) - 1);
-            strncat(list, values[i], sizeof list - strlen(list) - 1);
-        }
+        char list[256];
+        join(values, list, sizeof list);
         return v ? srv_fail(r, 400, "field '%s' of a %s must be one of: %s", field, label, list)
                  : srv_fail(r, 400, "field '%s' is required for a %s (one of: %s)", field, label, list);
     }
