@@ -314,10 +314,10 @@ int ev_ingest_start(const char *db_path, vc_cache *cache, ev_log *log, ev_ingest
         ev_ingest_free(g);
         return -1;
     }
-    /* its own connection: the index pages a batch touches stay in a 64 MiB cache, reads are
-     * memory-mapped, and checkpoints (in this background thread) come every 8,000 pages */
-    sqlite3_exec(g->db, "PRAGMA cache_size=-65536; PRAGMA mmap_size=1073741824; PRAGMA wal_autocheckpoint=8000", NULL,
-                 NULL, NULL);
+    /* its own connection: the index pages a batch touches stay in a 64 MiB cache and reads are
+     * memory-mapped; checkpoints come every STORE_WAL_CHECKPOINT_PAGES, mostly after its batches
+     * (it writes the most), in this background thread */
+    sqlite3_exec(g->db, "PRAGMA cache_size=-65536", NULL, NULL, NULL);
     g->real = store_prepare(g->db, "INSERT INTO realizations(account_id, uuid, trait_id, ts) VALUES(?, ?, ?, ?)");
     g->attr = store_prepare(g->db, "INSERT INTO visitor_attributes(account_id, uuid, key, value, ts) VALUES(?, ?, ?, ?, ?) "
                                    "ON CONFLICT(account_id, uuid, key) DO UPDATE SET value = excluded.value, ts = excluded.ts");

@@ -95,6 +95,9 @@ int srv_is_int(const cJSON *v, int64_t lo, int64_t hi);
 
 /* Section - Store (store.c) */
 
+/* WAL pages (4 KiB) after which a commit checkpoints, the same on every connection (store.c) */
+#define STORE_WAL_CHECKPOINT_PAGES "8000"
+
 int store_open(const char *path, int create, sqlite3 **out, char *err, size_t errcap);
 void store_close(sqlite3 *db);
 int store_begin(sqlite3 *db);  /* BEGIN IMMEDIATE; 0 on success */

@@ -126,7 +126,13 @@ int store_open(const char *path, int create, sqlite3 **out, char *err, size_t er
      * durable before it is acknowledged, so a kill -9 loses nothing that was answered. */
     /* mmap_size: reads of the database file are memory accesses, not a pread system call per
      * page (each one exits to the hypervisor on a virtual machine: a training reads them all) */
-    if (exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA mmap_size=1073741824;",
+    /* wal_autocheckpoint: the commit that takes the WAL past this size copies the WAL into the
+     * database and syncs it, in the thread that committed. Every connection of a process has the
+     * same threshold, the event ingester's (it writes the most): with SQLite's default of 1,000
+     * pages a training's or an API call's small commit would run that checkpoint of up to 8,000
+     * pages the ingester left, its fsync queued with the event log's. */
+    if (exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA mmap_size=1073741824; "
+                 "PRAGMA wal_autocheckpoint=" STORE_WAL_CHECKPOINT_PAGES ";",
              err, errcap) ||
         migrate(db, err, errcap)) {
         sqlite3_close(db);

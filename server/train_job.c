@@ -19,6 +19,10 @@ typedef struct progress_ctx {
     double shown;
 } progress_ctx;
 
+/* A progress figure is not worth an fsync (some 25 a training, each queued on the disk with the
+ * event log's): it is committed with synchronous=NORMAL, which in WAL mode writes without syncing;
+ * a power failure may lose it, which loses nothing (the training starts again). The result's
+ * commit, FULL again, syncs the WAL and with it these updates. */
 static void set_stage(sqlite3 *db, int64_t model, const char *stage, double f)
 {
     sqlite3_stmt *st = store_prepare(db, "UPDATE model_state SET stage = ?, progress = ? WHERE model_id = ?");
@@ -27,7 +31,9 @@ static void set_stage(sqlite3 *db, int64_t model, const char *stage, double f)
     sqlite3_bind_text(st, 1, stage, -1, SQLITE_TRANSIENT);
     sqlite3_bind_double(st, 2, f);
     sqlite3_bind_int64(st, 3, model);
+    sqlite3_exec(db, "PRAGMA synchronous=NORMAL", NULL, NULL, NULL);
     sqlite3_step(st);
+    sqlite3_exec(db, "PRAGMA synchronous=FULL", NULL, NULL, NULL);
     sqlite3_finalize(st);
 }
 
