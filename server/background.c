@@ -25,6 +25,14 @@ void srv_background_thread(int delta)
         (void)setpriority(PRIO_PROCESS, (id_t)tid, now + delta);
 }
 
+void srv_store_changed(srv_config *cfg, sqlite3 *db, int64_t account)
+{
+    if (cfg && cfg->store_changed)
+        cfg->store_changed(cfg->sync_ctx, db, account);
+    else if (cfg)
+        atomic_fetch_add(&cfg->generation, 1);
+}
+
 struct timespec srv_deadline_ms(long ms)
 {
     struct timespec t;

@@ -45,6 +45,9 @@ int ev_status(const ev_call *call);
  * behind the log by up to half a second): training, export and reports call it first. `rt` is
  * an ev_runtime (void for srv_config's hook). */
 void ev_sync(void *rt);
+/* srv_config's store_changed hook: `account`'s view is built again from db on the caller's
+ * thread (ev_views_refresh), not by the next /event call. */
+void ev_store_changed(void *rt, sqlite3 *db, int64_t account);
 void ev_call_free(ev_call *call);
 
 #endif

@@ -277,6 +277,7 @@ typedef struct slot {
 } slot;
 
 struct ev_views {
+    pthread_mutex_t refresh; /* one ev_views_refresh at a time */
     pthread_mutex_t mu;
     pthread_cond_t built;
     slot slots[MAX_VIEWS];
@@ -288,6 +289,7 @@ ev_views *ev_views_new(void)
     ev_views *s = calloc(1, sizeof *s);
     if (!s)
         return NULL;
+    pthread_mutex_init(&s->refresh, NULL);
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->built, NULL);
     return s;
@@ -307,6 +309,7 @@ void ev_views_free(ev_views *s)
         unref(s->slots[i].h);
     pthread_cond_destroy(&s->built);
     pthread_mutex_destroy(&s->mu);
+    pthread_mutex_destroy(&s->refresh);
     free(s);
 }
 
@@ -334,8 +337,9 @@ const ev_view *ev_views_get(ev_views *s, sqlite3 *(*db)(void *ctx), void *ctx, i
         if (s->slots[i].account == account)
             sl = &s->slots[i];
     for (;;) {
-        if (sl && sl->h && (sl->h->v.generation == generation || sl->building)) {
-            /* current, or being rebuilt by another call: this one goes on with what there is */
+        if (sl && sl->h && (sl->h->v.generation >= generation || sl->building)) {
+            /* current (or newer: refreshed after this call read the generation), or being
+             * rebuilt by another call: this one goes on with what there is */
             sl->h->refs++;
             pthread_mutex_unlock(&s->mu);
             return &sl->h->v;
@@ -358,7 +362,9 @@ const ev_view *ev_views_get(ev_views *s, sqlite3 *(*db)(void *ctx), void *ctx, i
     holder *h = build(db, ctx, account, generation);
     pthread_mutex_lock(&s->mu);
     sl->building = 0;
-    if (h) {
+    if (h && sl->h && sl->h->v.generation > generation) {
+        /* a refresh installed a newer view meanwhile: it stays, this one serves this call */
+    } else if (h) {
         unref(sl->h);
         sl->h = h;
         h->refs++;
@@ -369,6 +375,43 @@ const ev_view *ev_views_get(ev_views *s, sqlite3 *(*db)(void *ctx), void *ctx, i
     pthread_cond_broadcast(&s->built);
     pthread_mutex_unlock(&s->mu);
     return h ? &h->v : NULL;
+}
+
+static sqlite3 *given_db(void *ctx)
+{
+    return ctx;
+}
+
+void ev_views_refresh(ev_views *s, sqlite3 *db, int64_t account, _Atomic uint64_t *generation,
+                      void (*fresh)(void *ctx, const ev_view *v), void *ctx)
+{
+    pthread_mutex_lock(&s->refresh);
+    uint64_t now = atomic_load(generation);
+    int has = 0;
+    pthread_mutex_lock(&s->mu);
+    for (size_t i = 0; i < s->nslots; i++)
+        has |= s->slots[i].account == account && s->slots[i].h;
+    pthread_mutex_unlock(&s->mu);
+    /* built at the generation to come: it reads the store after the commit that moves it on */
+    holder *h = has ? build(given_db, db, account, now + 1) : NULL;
+    if (h && fresh)
+        fresh(ctx, &h->v);
+    pthread_mutex_lock(&s->mu);
+    /* every move of the generation is a refresh, serialized by s->refresh; were it moved
+     * otherwise meanwhile, this view could miss that change: it is not installed */
+    if (atomic_compare_exchange_strong(generation, &now, now + 1)) {
+        for (size_t i = 0; h && i < s->nslots; i++)
+            if (s->slots[i].account == account && s->slots[i].h && s->slots[i].h->v.generation < now + 1) {
+                unref(s->slots[i].h);
+                s->slots[i].h = h;
+                h = NULL;
+            }
+    } else {
+        atomic_fetch_add(generation, 1);
+    }
+    unref(h); /* not installed */
+    pthread_mutex_unlock(&s->mu);
+    pthread_mutex_unlock(&s->refresh);
 }
 
 void ev_views_release(ev_views *s, const ev_view *v)

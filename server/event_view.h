@@ -12,6 +12,7 @@
 #ifndef PN_SERVER_EVENT_VIEW_H
 #define PN_SERVER_EVENT_VIEW_H
 
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "personae/rule.h"
@@ -100,5 +101,14 @@ void ev_views_free(ev_views *s); /* every view must have been released */
 const ev_view *ev_views_get(ev_views *s, sqlite3 *(*db)(void *ctx), void *ctx, int64_t account,
                             uint64_t generation);
 void ev_views_release(ev_views *s, const ev_view *v);
+
+/* After a commit on `db` that may change what /event evaluates for `account` (an API write, a
+ * training): builds that account's view again from db on the calling thread, if it has one,
+ * calls fresh(ctx, view) with it (fresh may be NULL), and only then installs it and moves
+ * *generation on, so that no /event call pays for the rebuild (other accounts' views are rebuilt
+ * by their next call, as ev_views_get does). Refreshes are serialized: each sees the store as
+ * the previous one left it. */
+void ev_views_refresh(ev_views *s, sqlite3 *db, int64_t account, _Atomic uint64_t *generation,
+                      void (*fresh)(void *ctx, const ev_view *v), void *ctx);
 
 #endif

@@ -255,7 +255,7 @@ static void api_run(server *s, conn_state *st, const srv_req *q)
         srv_route(&c, q, r);
         /* every write may change what /event evaluates: its caches rebuild */
         if (strcmp(q->method, "GET") != 0)
-            atomic_fetch_add(&s->cfg.generation, 1);
+            srv_store_changed(&s->cfg, s->db, c.account);
     }
     srv_ctx_release(&c);
     pthread_mutex_unlock(&s->lock);
@@ -381,6 +381,7 @@ int pn_server_run(const pn_server_options *o, char *err, size_t errcap)
         return -1;
     }
     s.cfg.sync_events = ev_sync;
+    s.cfg.store_changed = ev_store_changed;
     s.cfg.sync_ctx = s.ev;
     if (sched_start(o->db_path, o->train_interval > 0 ? o->train_interval : 86400, &s.cfg, &s.sched, err, errcap)) {
         ev_free(s.ev);

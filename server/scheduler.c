@@ -70,8 +70,7 @@ static void *run(void *arg)
                 s->cfg->sync_events(s->cfg->sync_ctx);
             train_model(s->db, account, model, now);
             finish(s, model);
-            if (s->cfg)
-                atomic_fetch_add(&s->cfg->generation, 1);
+            srv_store_changed(s->cfg, s->db, account);
             trained = 1;
         }
         pthread_mutex_lock(&s->mu);

@@ -41,8 +41,14 @@ typedef struct srv_config {
     /* makes every acknowledged /event write visible in the store's tables (NULL outside serve):
      * called before training, exporting and reporting */
     void (*sync_events)(void *ctx);
-    void *sync_ctx;
+    /* rebuilds what /event keeps of `account` from db, after a commit there that may change it,
+     * and moves `generation` on (NULL outside serve: srv_store_changed just moves it) */
+    void (*store_changed)(void *ctx, sqlite3 *db, int64_t account);
+    void *sync_ctx; /* of both hooks */
 } srv_config;
+
+/* Called after every commit that may change what /event evaluates for `account` (cfg may be NULL). */
+void srv_store_changed(srv_config *cfg, sqlite3 *db, int64_t account);
 
 typedef struct srv_ctx {
     sqlite3 *db;

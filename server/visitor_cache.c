@@ -35,6 +35,10 @@ struct vc_cache {
     shard shards[SHARDS];
     size_t budget; /* per shard */
     _Atomic uint64_t flushes;
+    /* the last vc_refresh_cls: the epoch it brought the account's records to, ahead of the view
+     * that /event calls still use until the refresh is done */
+    _Atomic int64_t ahead_account;
+    _Atomic uint64_t ahead_epoch;
 };
 
 /* ---- visitor buffers ------------------------------------------------------------------------ */
@@ -297,6 +301,23 @@ static void evict(vc_cache *c, shard *s, const rec *keep)
     }
 }
 
+/* Reads r's classifications again, under its shard's lock. 0, or -1 when the loader failed. */
+static int reload_cls(rec *r, uint64_t cls_epoch, vc_loader load, void *ctx)
+{
+    vc_visitor fresh = {0};
+    int rc = load(ctx, r->account, r->uuid, VC_CLS, &fresh);
+    if (rc == 0) {
+        free(r->v.cls);
+        r->v.cls = fresh.cls;
+        r->v.ncls = fresh.ncls;
+        r->v.capcls = fresh.capcls;
+        fresh.cls = NULL;
+        r->v.cls_epoch = cls_epoch;
+    }
+    vc_visitor_free(&fresh);
+    return rc;
+}
+
 int vc_get(vc_cache *c, int64_t account, const char *uuid, uint64_t cls_epoch, vc_loader load, void *ctx,
            vc_visitor *out)
 {
@@ -330,27 +351,52 @@ int vc_get(vc_cache *c, int64_t account, const char *uuid, uint64_t cls_epoch, v
         s->count++;
         lru_front(s, r);
     }
-    if (r->v.cls_epoch != cls_epoch) {
-        /* classified before the latest training: what the training stored replaces it */
-        vc_visitor fresh = {0};
-        if (load(ctx, account, uuid, VC_CLS, &fresh) == 0) {
-            free(r->v.cls);
-            r->v.cls = fresh.cls;
-            r->v.ncls = fresh.ncls;
-            r->v.capcls = fresh.capcls;
-            fresh.cls = NULL;
-            r->v.cls_epoch = cls_epoch;
-        } else {
-            rc = -1;
-        }
-        vc_visitor_free(&fresh);
-    }
+    /* classified before the latest training: what the training stored replaces it, unless a
+     * refresh has already read it for the view to come (reading it back for this call's older
+     * view, then again for the new one, would only cost two reads; the call is then like one
+     * that raced the training's commit) */
+    if (r->v.cls_epoch != cls_epoch &&
+        !(r->v.cls_epoch == atomic_load(&c->ahead_epoch) && account == atomic_load(&c->ahead_account)))
+        rc = reload_cls(r, cls_epoch, load, ctx);
     account_bytes(s, r);
     if (rc == 0)
         rc = copy_visitor(out, &r->v);
     evict(c, s, r);
     pthread_mutex_unlock(&s->mu);
     return rc;
+}
+
+size_t vc_refresh_cls(vc_cache *c, int64_t account, uint64_t cls_epoch, size_t per_shard, vc_loader load, void *ctx)
+{
+    size_t n = 0;
+    /* callers serialize their refreshes; the pair may be read half updated by vc_get, which
+     * then reads a record once more than needed, or (for an epoch of another account's models
+     * that equals this one's) not at all, which hashes of 64 bits make as good as impossible */
+    atomic_store(&c->ahead_epoch, cls_epoch);
+    atomic_store(&c->ahead_account, account);
+    for (size_t i = 0; i < SHARDS; i++) {
+        shard *s = &c->shards[i];
+        /* one visitor per hold of the lock, so that a call for this shard waits for one read at
+         * most; each pass looks at the shard's per_shard most recent records only, and there are
+         * at most 2 * per_shard passes (calls meanwhile may bring records in at the front) */
+        for (size_t pass = 0; pass < 2 * per_shard; pass++) {
+            pthread_mutex_lock(&s->mu);
+            rec *r = s->head;
+            size_t k = 0;
+            for (; r && k < per_shard && (r->account != account || r->v.cls_epoch == cls_epoch); k++)
+                r = r->next;
+            int found = r && k < per_shard;
+            int failed = found && reload_cls(r, cls_epoch, load, ctx);
+            if (found && !failed) {
+                account_bytes(s, r);
+                n++;
+            }
+            pthread_mutex_unlock(&s->mu);
+            if (!found || failed) /* a failed read is left to the visitor's next call */
+                break;
+        }
+    }
+    return n;
 }
 
 void vc_apply(vc_cache *c, int64_t account, const char *uuid, const vc_write *w)

@@ -89,6 +89,14 @@ void vc_free(vc_cache *c);
 int vc_get(vc_cache *c, int64_t account, const char *uuid, uint64_t cls_epoch, vc_loader load, void *ctx,
            vc_visitor *out);
 
+/* After a training: reads again the classifications of the cached visitors of `account` whose
+ * epoch is not cls_epoch, among the per_shard most recently used records of each shard (those
+ * likely to call again soon; the others are read by their next vc_get, as before), so that the
+ * endpoint's calls do not wait for those reads. Until the next refresh, vc_get does not read a
+ * record of that account at that epoch again for a caller still at an older one. Callers
+ * serialize their refreshes. Returns how many were read. */
+size_t vc_refresh_cls(vc_cache *c, int64_t account, uint64_t cls_epoch, size_t per_shard, vc_loader load, void *ctx);
+
 /* One durable write, applied to the visitor's record if it is cached and the record does not
  * include it yet (seq > upto). */
 typedef struct vc_write {

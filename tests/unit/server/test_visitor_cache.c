@@ -126,6 +126,54 @@ static void new_epoch_reads_classifications_again(void **state)
     vc_free(c);
 }
 
+/* After a training the refresh reads the classifications of the account's recent visitors at
+ * once; a call still at the previous epoch does not read them back, and one at the new epoch
+ * finds them read. Other accounts and the less recent visitors are left to their next call. */
+static void refresh_reads_classifications_ahead(void **state)
+{
+    (void)state;
+    store s = {.rows = 1};
+    vc_cache *c = vc_new(64u << 20);
+    vc_visitor v = {0};
+    char uuid[32];
+    for (int i = 0; i < 64 * 10; i++) { /* 10 a shard on average */
+        snprintf(uuid, sizeof uuid, "u%d", i);
+        assert_int_equal(vc_get(c, 1, uuid, 5, load, &s, &v), 0);
+    }
+    assert_int_equal(vc_get(c, 2, "other", 5, load, &s, &v), 0);
+    assert_int_equal(s.cls_loads, 641);
+    assert_int_equal(vc_get(c, 1, "u0", 5, load, &s, &v), 0);
+    int64_t first = v.cls[0].baseline; /* 1001 */
+    /* at most 3 records a shard looked at: a few are left for their next call */
+    size_t n = vc_refresh_cls(c, 1, 6, 3, load, &s);
+    assert_true(n > 64 && n <= 3 * 64);
+    assert_int_equal(s.cls_loads, 641 + (int)n);
+    assert_int_equal(vc_refresh_cls(c, 1, 6, 3, load, &s), 0); /* those it can see are done */
+    /* every visitor is read by the next full refresh or call, and then only once */
+    size_t rest = vc_refresh_cls(c, 1, 6, 64, load, &s);
+    assert_int_equal(n + rest, 640);
+    int before = s.cls_loads;
+    for (int i = 0; i < 64 * 10; i++) {
+        snprintf(uuid, sizeof uuid, "u%d", i);
+        assert_int_equal(vc_get(c, 1, uuid, 5, load, &s, &v), 0); /* a call with the view before */
+        assert_int_equal(vc_get(c, 1, uuid, 6, load, &s, &v), 0); /* and with the view after */
+    }
+    assert_int_equal(s.cls_loads, before);
+    assert_int_equal(vc_get(c, 1, "u0", 6, load, &s, &v), 0);
+    assert_true(v.cls[0].baseline > first + 640); /* what the refresh read, not the first load */
+    /* the other account's visitor was not refreshed: its next call at the new epoch reads it */
+    assert_int_equal(vc_get(c, 2, "other", 6, load, &s, &v), 0);
+    assert_int_equal(s.cls_loads, before + 1);
+    /* a failed read stops the refresh; the visitors keep their epoch and are read on their call */
+    s.fail = 1;
+    assert_int_equal(vc_refresh_cls(c, 1, 7, 64, load, &s), 0);
+    s.fail = 0;
+    assert_int_equal(vc_get(c, 1, "u0", 7, load, &s, &v), 0);
+    assert_int_equal(s.cls_loads, before + 2);
+    vc_visitor_free(&v);
+    vc_free(c);
+}
+
 static void keeps_to_its_budget(void **state)
 {
     (void)state;
@@ -157,6 +205,7 @@ int main(void)
         cmocka_unit_test(loads_once_then_hits),
         cmocka_unit_test(writes_apply_once),
         cmocka_unit_test(new_epoch_reads_classifications_again),
+        cmocka_unit_test(refresh_reads_classifications_ahead),
         cmocka_unit_test(keeps_to_its_budget),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
