@@ -397,19 +397,16 @@ void ev_views_refresh(ev_views *s, sqlite3 *db, int64_t account, _Atomic uint64_
     if (h && fresh)
         fresh(ctx, &h->v);
     pthread_mutex_lock(&s->mu);
-    /* every move of the generation is a refresh, serialized by s->refresh; were it moved
-     * otherwise meanwhile, this view could miss that change: it is not installed */
-    if (atomic_compare_exchange_strong(generation, &now, now + 1)) {
-        for (size_t i = 0; h && i < s->nslots; i++)
-            if (s->slots[i].account == account && s->slots[i].h && s->slots[i].h->v.generation < now + 1) {
-                unref(s->slots[i].h);
-                s->slots[i].h = h;
-                h = NULL;
-            }
-    } else {
-        atomic_fetch_add(generation, 1);
-    }
-    unref(h); /* not installed */
+    /* the generation moves only here (srv_store_changed), one refresh at a time: nothing moved
+     * it since `now` was read, and this view is the one for now + 1 */
+    for (size_t i = 0; h && i < s->nslots; i++)
+        if (s->slots[i].account == account && s->slots[i].h && s->slots[i].h->v.generation < now + 1) {
+            unref(s->slots[i].h);
+            s->slots[i].h = h;
+            h = NULL;
+        }
+    atomic_store(generation, now + 1);
+    unref(h); /* not installed: the slot went meanwhile */
     pthread_mutex_unlock(&s->mu);
     pthread_mutex_unlock(&s->refresh);
 }
