@@ -234,6 +234,12 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
     return ret;
 }
 
+static int ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && memcmp(s + n - m, suffix, m) == 0;
+}
+
 /* One API request, on an API thread. */
 static void api_run(server *s, conn_state *st, const srv_req *q)
 {
@@ -253,8 +259,9 @@ static void api_run(server *s, conn_state *st, const srv_req *q)
         demo_api(&c, q, r);
     } else {
         srv_route(&c, q, r);
-        /* every write may change what /event evaluates: its caches rebuild */
-        if (strcmp(q->method, "GET") != 0)
+        /* a write may change what /event evaluates: its caches rebuild, on this thread. Not after
+         * a refused write (it changed nothing) nor a snapshot token (it only signs) */
+        if (strcmp(q->method, "GET") != 0 && r->status < 400 && !ends_with(q->path, "/snapshot-token"))
             srv_store_changed(&s->cfg, s->db, c.account);
     }
     srv_ctx_release(&c);
