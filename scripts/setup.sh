@@ -9,6 +9,7 @@ packages=(
   libcmocka-dev                      # unit test runner
   clang libclang-rt-14-dev           # sanitizers and libFuzzer targets
   python3 python3-sklearn time       # the scikit-learn peers of the benchmarks; peak memory
+  python3-xxhash                     # the server tests read the event log's checksums
   emscripten node-acorn nodejs node-typescript  # the WebAssembly scorer, its JavaScript tests and types
   libmicrohttpd-dev libsqlite3-dev nettle-dev  # the server: HTTP, its embedded store, key hashing
   wrk                                # the load benchmark of /event

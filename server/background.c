@@ -33,6 +33,12 @@ void srv_store_changed(srv_config *cfg, sqlite3 *db, int64_t account)
         atomic_fetch_add(&cfg->generation, 1);
 }
 
+void srv_sync_events(srv_config *cfg)
+{
+    if (cfg && cfg->sync_events)
+        cfg->sync_events(cfg->sync_ctx);
+}
+
 struct timespec srv_deadline_ms(long ms)
 {
     struct timespec t;

@@ -68,7 +68,7 @@ typedef struct attr_set {
 
 static uint64_t attr_hash(const ev_logged *e, const char *key)
 {
-    return XXH3_64bits_withSeed(key, strlen(key), XXH3_64bits_withSeed(e->uuid, strlen(e->uuid), (uint64_t)e->account));
+    return XXH3_64bits_withSeed(key, strlen(key), vc_key_hash(e->account, e->uuid));
 }
 
 /* The slot of (e's visitor, key): found, or empty for it. */
@@ -83,11 +83,10 @@ static attr_slot *attr_find(attr_set *a, const ev_logged *e, const char *key, ui
 }
 
 /* The store's writes of one logged event (parsed payload p, the batch's index i). */
-static int store_event(ev_ingest *g, const ev_logged *e, const ev_payload *pp, size_t i, attr_set *attrs)
+static int store_event(ev_ingest *g, const ev_logged *e, const ev_payload *p, size_t i, attr_set *attrs)
 {
-    const ev_payload p = *pp;
     int ok = 1;
-    for (const cJSON *t = p.realized ? p.realized->child : NULL; ok && t; t = t->next) {
+    for (const cJSON *t = p->realized ? p->realized->child : NULL; ok && t; t = t->next) {
         sqlite3_bind_int64(g->real, 1, e->account);
         sqlite3_bind_text(g->real, 2, e->uuid, -1, SQLITE_STATIC);
         sqlite3_bind_int64(g->real, 3, (int64_t)t->valuedouble);
@@ -97,7 +96,7 @@ static int store_event(ev_ingest *g, const ev_logged *e, const ev_payload *pp, s
         if (rowid > g->known_maxrow)
             g->known_maxrow = rowid;
     }
-    for (const cJSON *a = p.attrs ? p.attrs->child : NULL; ok && a; a = a->next) {
+    for (const cJSON *a = p->attrs ? p->attrs->child : NULL; ok && a; a = a->next) {
         const char *k = ev_payload_text(a, 0), *v = ev_payload_text(a, 1);
         if (!k || !v || (attrs->cap && attr_find(attrs, e, k, attr_hash(e, k))->last != i))
             continue;
@@ -108,7 +107,7 @@ static int store_event(ev_ingest *g, const ev_logged *e, const ev_payload *pp, s
         sqlite3_bind_int64(g->attr, 5, e->ts);
         ok = step(g->attr) == 0;
     }
-    for (const cJSON *c = p.cids ? p.cids->child : NULL; ok && c; c = c->next) {
+    for (const cJSON *c = p->cids ? p->cids->child : NULL; ok && c; c = c->next) {
         const char *cid = ev_payload_text(c, 1);
         if (!cid)
             continue;
@@ -119,7 +118,7 @@ static int store_event(ev_ingest *g, const ev_logged *e, const ev_payload *pp, s
         sqlite3_bind_int64(g->link, 5, e->ts);
         ok = step(g->link) == 0;
     }
-    for (const cJSON *m = p.cls ? p.cls->child : NULL; ok && m; m = m->next) {
+    for (const cJSON *m = p->cls ? p->cls->child : NULL; ok && m; m = m->next) {
         sqlite3_stmt *st = ev_payload_int(m, 1) ? g->cls_set : g->cls_del;
         sqlite3_bind_int64(st, 1, ev_payload_int(m, 0));
         sqlite3_bind_text(st, 2, e->uuid, -1, SQLITE_STATIC);
@@ -130,7 +129,7 @@ static int store_event(ev_ingest *g, const ev_logged *e, const ev_payload *pp, s
         }
         ok = step(st) == 0;
     }
-    for (const cJSON *x = p.edge ? p.edge->child : NULL; ok && x; x = x->next) {
+    for (const cJSON *x = p->edge ? p->edge->child : NULL; ok && x; x = x->next) {
         sqlite3_bind_int64(g->edge, 1, e->account);
         sqlite3_bind_int64(g->edge, 2, ev_payload_int(x, 0));
         sqlite3_bind_text(g->edge, 3, e->uuid, -1, SQLITE_STATIC);

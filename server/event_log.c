@@ -123,16 +123,8 @@ const char *ev_log_id(const ev_log *l)
 static int encode(ev_log *l, int64_t seq, const ev_call *c)
 {
     size_t ulen = strlen(c->uuid), body = 18 + ulen + c->payload_len, need = l->buflen + HEADER + body;
-    if (need > l->bufcap) {
-        size_t cap = l->bufcap ? l->bufcap : 65536;
-        while (cap < need)
-            cap *= 2;
-        char *b = realloc(l->buf, cap);
-        if (!b)
-            return -1;
-        l->buf = b;
-        l->bufcap = cap;
-    }
+    if (vc_grow((void **)&l->buf, &l->bufcap, need, 1))
+        return -1;
     unsigned char *h = (unsigned char *)l->buf + l->buflen, *p = h + HEADER;
     put_u64(p, (uint64_t)c->account);
     put_u64(p + 8, (uint64_t)c->now);
@@ -147,30 +139,29 @@ static int encode(ev_log *l, int64_t seq, const ev_call *c)
     return 0;
 }
 
-/* The record at p (n bytes available) if valid and numbered `want` (0: any): its total size, or
- * 0. */
-static size_t decode(const unsigned char *p, size_t n, int64_t want, int64_t *seq, ev_logged *out, int64_t *account,
-                     char *uuid)
+/* The record at p (n bytes available) into *out if valid and numbered `want` (0: any): its total
+ * size, or 0. out->payload is borrowed from p. */
+static size_t decode(const unsigned char *p, size_t n, int64_t want, ev_logged *out)
 {
     if (n < HEADER || get_u32(p) != MAGIC)
         return 0;
     uint32_t body = get_u32(p + 4);
-    *seq = (int64_t)get_u64(p + 8);
-    if (body < 18 || body > n - HEADER || (want && *seq != want) || *seq <= 0 ||
-        get_u64(p + 16) != XXH64(p + HEADER, body, (uint64_t)*seq))
+    int64_t seq = (int64_t)get_u64(p + 8);
+    if (body < 18 || body > n - HEADER || (want && seq != want) || seq <= 0 ||
+        get_u64(p + 16) != XXH64(p + HEADER, body, (uint64_t)seq))
         return 0;
     const unsigned char *b = p + HEADER;
     size_t ulen = (size_t)b[16] | (size_t)b[17] << 8;
     if (ulen == 0 || ulen > EV_MAX_UUID || 18 + ulen > body)
         return 0;
-    if (out) {
-        *account = (int64_t)get_u64(b);
-        out->ts = (int64_t)get_u64(b + 8);
-        memcpy(uuid, b + 18, ulen);
-        uuid[ulen] = '\0';
-        out->len = body - 18 - ulen;
-        out->payload = (char *)(b + 18 + ulen); /* borrowed: copied by the caller */
-    }
+    out->seq = seq;
+    out->account = (int64_t)get_u64(b);
+    out->ts = (int64_t)get_u64(b + 8);
+    memcpy(out->uuid, b + 18, ulen);
+    out->uuid[ulen] = '\0';
+    out->len = body - 18 - ulen;
+    out->payload = (char *)(b + 18 + ulen);
+    out->cids = NULL, out->ncids = 0;
     return HEADER + body;
 }
 
@@ -251,7 +242,7 @@ static int rotate(ev_log *l, char *err, size_t errcap)
 }
 
 /* Reads a segment's chain of records: calls f for each (when f is not NULL). */
-static int segment_scan(segment *s, int (*f)(void *, int64_t, int64_t, const char *, const ev_logged *), void *ctx)
+static int segment_scan(segment *s, int (*f)(void *, const ev_logged *), void *ctx)
 {
     unsigned char *data = malloc(SEGMENT_BYTES);
     if (!data)
@@ -262,17 +253,15 @@ static int segment_scan(segment *s, int (*f)(void *, int64_t, int64_t, const cha
         return -1;
     }
     size_t off = 0;
-    int64_t want = 0, seq, account;
-    char uuid[EV_MAX_UUID + 1];
+    int64_t want = 0;
     ev_logged e;
     s->first = s->last = 0;
-    for (size_t len; (len = decode(data + off, (size_t)n - off, want, &seq, &e, &account, uuid)) > 0; off += len) {
+    for (size_t len; (len = decode(data + off, (size_t)n - off, want, &e)) > 0; off += len) {
         if (!s->first)
-            s->first = seq;
-        s->last = seq;
-        want = seq + 1;
-        e.seq = seq;
-        if (f && f(ctx, seq, account, uuid, &e)) {
+            s->first = e.seq;
+        s->last = e.seq;
+        want = e.seq + 1;
+        if (f && f(ctx, &e)) {
             free(data);
             return -1;
         }
@@ -362,10 +351,10 @@ typedef struct load_ctx {
     int64_t after;
 } load_ctx;
 
-static int load_one(void *vctx, int64_t seq, int64_t account, const char *uuid, const ev_logged *e)
+static int load_one(void *vctx, const ev_logged *e)
 {
     load_ctx *c = vctx;
-    if (seq <= c->after)
+    if (e->seq <= c->after)
         return 0;
     vc_link cids[EV_MAX_CIDS];
     size_t ncids = 0;
@@ -374,7 +363,7 @@ static int load_one(void *vctx, int64_t seq, int64_t account, const char *uuid, 
         ncids = ev_payload_cids(&p, e->ts, cids, EV_MAX_CIDS);
         ev_payload_free(&p);
     }
-    return ev_pending_add(c->l->pending, seq, account, uuid, e->ts, e->payload, e->len, NULL, cids, ncids);
+    return ev_pending_add(c->l->pending, e->seq, e->account, e->uuid, e->ts, e->payload, e->len, NULL, cids, ncids);
 }
 
 int ev_log_load_pending(ev_log *l, int64_t after)

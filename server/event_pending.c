@@ -41,25 +41,26 @@ static void pending_free(pending *p)
 int ev_pending_add(ev_pending *l, int64_t seq, int64_t account, const char *uuid, int64_t ts, const char *payload,
                    size_t len, char **take, const vc_link *cids, size_t ncids)
 {
+    int taken = take && *take;
     pending *p = calloc(1, sizeof *p);
-    if (!p || !(p->e.payload = take && *take ? *take : malloc(len + 1)) ||
-        (ncids && !(p->e.cids = malloc(ncids * sizeof *p->e.cids)))) {
-        if (p && take && p->e.payload == *take)
-            p->e.payload = NULL;
-        if (p)
-            pending_free(p);
+    char *text = taken ? *take : malloc(len + 1);
+    vc_link *ids = ncids ? malloc(ncids * sizeof *ids) : NULL;
+    if (!p || !text || (ncids && !ids)) {
+        free(p), free(ids);
+        if (!taken)
+            free(text);
         return -1;
     }
-    if (take && *take) {
+    if (taken) {
         *take = NULL;
     } else {
-        memcpy(p->e.payload, payload, len);
-        p->e.payload[len] = '\0';
+        memcpy(text, payload, len);
+        text[len] = '\0';
     }
-    p->e = (ev_logged){seq, account, ts, "", p->e.payload, len, p->e.cids, ncids};
-    snprintf(p->e.uuid, sizeof p->e.uuid, "%s", uuid);
     if (ncids)
-        memcpy(p->e.cids, cids, ncids * sizeof *cids);
+        memcpy(ids, cids, ncids * sizeof *cids);
+    p->e = (ev_logged){seq, account, ts, "", text, len, ids, ncids};
+    snprintf(p->e.uuid, sizeof p->e.uuid, "%s", uuid);
     p->hash = vc_key_hash(account, uuid);
     pthread_mutex_lock(&l->mu);
     pending **b = &l->buckets[p->hash % PENDING_BUCKETS];
@@ -88,14 +89,9 @@ int ev_pending_visitor(ev_pending *l, int64_t account, const char *uuid, ev_logg
     for (const pending *p = l->buckets[h % PENDING_BUCKETS]; ok && p; p = p->hnext) {
         if (p->hash != h || p->e.account != account || strcmp(p->e.uuid, uuid))
             continue;
-        if (*n == cap) {
-            cap = cap ? cap * 2 : 8;
-            ev_logged *g = realloc(*out, cap * sizeof *g);
-            if (!g) {
-                ok = 0;
-                break;
-            }
-            *out = g;
+        if (vc_grow((void **)out, &cap, *n + 1, sizeof **out)) {
+            ok = 0;
+            break;
         }
         ev_logged *e = &(*out)[*n];
         *e = p->e;

@@ -54,8 +54,7 @@ int export_destination(srv_ctx *c, int64_t id, srv_resp *r)
     cJSON *dst;
     if (res_load(c, &srv_destinations, id, "READ", &dst, r))
         return r->status;
-    if (c->cfg && c->cfg->sync_events) /* export every event acknowledged so far */
-        c->cfg->sync_events(c->cfg->sync_ctx);
+    srv_sync_events(c->cfg); /* export every event acknowledged so far */
     uint32_t dl = labels_from_json(cJSON_GetObjectItemCaseSensitive(dst, "dec_labels"));
     const cJSON *ids = cJSON_GetObjectItemCaseSensitive(dst, "segment_ids");
     cJSON *out = cJSON_CreateObject();

@@ -234,12 +234,6 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
     return ret;
 }
 
-static int ends_with(const char *s, const char *suffix)
-{
-    size_t n = strlen(s), m = strlen(suffix);
-    return n >= m && memcmp(s + n - m, suffix, m) == 0;
-}
-
 /* One API request, on an API thread. */
 static void api_run(server *s, conn_state *st, const srv_req *q)
 {
@@ -249,7 +243,7 @@ static void api_run(server *s, conn_state *st, const srv_req *q)
         return;
     }
     pthread_mutex_lock(&s->lock);
-    srv_ctx c = {s->db, 0, 0, NULL, s->sched, &s->lock, &s->cfg};
+    srv_ctx c = {s->db, 0, 0, NULL, s->sched, &s->lock, &s->cfg, 0};
     if (st->route == ROUTE_TOKEN) {
         if (strcmp(q->method, "GET"))
             srv_fail(r, 405, "method %.10s is not allowed on /snapshot/{token} (allowed: GET)", q->method);
@@ -260,8 +254,8 @@ static void api_run(server *s, conn_state *st, const srv_req *q)
     } else {
         srv_route(&c, q, r);
         /* a write may change what /event evaluates: its caches rebuild, on this thread. Not after
-         * a refused write (it changed nothing) nor a snapshot token (it only signs) */
-        if (strcmp(q->method, "GET") != 0 && r->status < 400 && !ends_with(q->path, "/snapshot-token"))
+         * a refused write (it changed nothing) nor one its handler marked unchanged */
+        if (strcmp(q->method, "GET") != 0 && r->status < 400 && !c.unchanged)
             srv_store_changed(&s->cfg, s->db, c.account);
     }
     srv_ctx_release(&c);

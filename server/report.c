@@ -181,8 +181,7 @@ int models_report(srv_ctx *c, int64_t id, srv_resp *r)
         sqlite3_finalize(st);
     }
     if (stored) {
-        if (c->cfg && c->cfg->sync_events) /* live counts include every event acknowledged so far */
-            c->cfg->sync_events(c->cfg->sync_ctx);
+        srv_sync_events(c->cfg); /* live counts include every event acknowledged so far */
         cJSON *q = cJSON_DetachItemFromObjectCaseSensitive(stored, "quality");
         cJSON *personas = cJSON_DetachItemFromObjectCaseSensitive(stored, "personas");
         add_live_counts(c, id, model, personas);

@@ -66,8 +66,7 @@ static void *run(void *arg)
         int64_t model, account, now = srv_now();
         int trained = 0;
         if (claim(s, now, &model, &account)) {
-            if (s->cfg && s->cfg->sync_events) /* train on every event acknowledged so far */
-                s->cfg->sync_events(s->cfg->sync_ctx);
+            srv_sync_events(s->cfg); /* train on every event acknowledged so far */
             train_model(s->db, account, model, now);
             finish(s, model);
             srv_store_changed(s->cfg, s->db, account);

@@ -64,7 +64,7 @@ int pn_server_onboard(const char *db_path, const char *account_name, const char 
         store_close(db);
         return -1;
     }
-    srv_ctx c = {db, account, 0, NULL, NULL, NULL, NULL};
+    srv_ctx c = {db, account, 0, NULL, NULL, NULL, NULL, 0};
     srv_resp r = {0};
     cJSON *out = NULL;
     int rc = onboard_ingest(&c, data, len, &out, accepted, rejected, &r);

@@ -49,6 +49,9 @@ typedef struct srv_config {
 
 /* Called after every commit that may change what /event evaluates for `account` (cfg may be NULL). */
 void srv_store_changed(srv_config *cfg, sqlite3 *db, int64_t account);
+/* Returns once the store's tables hold every /event write acknowledged so far (cfg may be NULL:
+ * nothing to wait for outside serve). */
+void srv_sync_events(srv_config *cfg);
 
 typedef struct srv_ctx {
     sqlite3 *db;
@@ -58,6 +61,7 @@ typedef struct srv_ctx {
     struct srv_sched *sched; /* to wake the scheduler; NULL outside `serve` */
     pthread_mutex_t *lock;   /* held while a request runs; NULL outside `serve` */
     srv_config *cfg;         /* NULL outside `serve`: defaults apply */
+    int unchanged;           /* set by a write that changes nothing /event evaluates (a token) */
 } srv_ctx;
 
 typedef struct srv_req {

@@ -168,60 +168,18 @@ def persona_events(baselines, features, visitors=600, targets=150, now=None, see
     return "\n".join(lines) + "\n"
 
 
-_M = (1 << 64) - 1
-_P1, _P2, _P3, _P4, _P5 = (0x9E3779B185EBCA87, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0x85EBCA77C2B2AE63,
-                           0x27D4EB2F165667C5)
-
-
-def _rotl(x, r):
-    return ((x << r) | (x >> (64 - r))) & _M
-
-
-def _round(acc, lane):
-    return (_rotl((acc + lane * _P2) & _M, 31) * _P1) & _M
-
-
-def xxh64(data, seed=0):
-    """XXH64, as the event log checksums its records (no Python package needed)."""
-    import struct
-    n, p = len(data), 0
-    if n >= 32:
-        v = [(seed + _P1 + _P2) & _M, (seed + _P2) & _M, seed & _M, (seed - _P1) & _M]
-        while p + 32 <= n:
-            v = [_round(v[i], struct.unpack_from("<Q", data, p + 8 * i)[0]) for i in range(4)]
-            p += 32
-        h = (_rotl(v[0], 1) + _rotl(v[1], 7) + _rotl(v[2], 12) + _rotl(v[3], 18)) & _M
-        for x in v:
-            h = ((h ^ _round(0, x)) * _P1 + _P4) & _M
-    else:
-        h = (seed + _P5) & _M
-    h = (h + n) & _M
-    while p + 8 <= n:
-        h = (_rotl(h ^ _round(0, struct.unpack_from("<Q", data, p)[0]), 27) * _P1 + _P4) & _M
-        p += 8
-    if p + 4 <= n:
-        h = (_rotl(h ^ ((struct.unpack_from("<I", data, p)[0] * _P1) & _M), 23) * _P2 + _P3) & _M
-        p += 4
-    while p < n:
-        h = (_rotl(h ^ ((data[p] * _P5) & _M), 11) * _P1) & _M
-        p += 1
-    h ^= h >> 33
-    h = (h * _P2) & _M
-    h ^= h >> 29
-    h = (h * _P3) & _M
-    return h ^ (h >> 32)
-
-
 def log_chain(path):
     """(last sequence number, end offset) of a segment of the event log (STORE-eventlog/,
     server/event_log.c): a chain of records (magic, length, seq, XXH64 of the body seeded with
     seq, body) with consecutive sequence numbers."""
     import struct
+    import xxhash  # Debian's python3-xxhash
     data, off, want, last = open(path, "rb").read(), 0, 0, 0
     while off + 24 <= len(data):
         magic, length, seq, check = struct.unpack_from("<IIQQ", data, off)
         body = data[off + 24:off + 24 + length]
-        if magic != 0x50454E56 or (want and seq != want) or len(body) != length or xxh64(body, seq) != check:
+        if (magic != 0x50454E56 or (want and seq != want) or len(body) != length
+                or xxhash.xxh64_intdigest(body, seed=seq) != check):
             break
         last, want, off = seq, seq + 1, off + 24 + length
     return last, off
