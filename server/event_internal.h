@@ -181,8 +181,9 @@ void ev_pending_free(ev_pending *p);
  * taken over when take and *take are not NULL (*take is then set to NULL). -1: out of memory. */
 int ev_pending_add(ev_pending *p, int64_t seq, int64_t account, const char *uuid, int64_t ts, const char *payload,
                    size_t len, char **take, const vc_link *cids, size_t ncids);
-/* The visitor's pending events (copies; caller frees *out with ev_logged_free), and the highest
- * sequence number committed: every event of the visitor up to it is pending or in the store. */
+/* The visitor's pending events in sequence order (copies; caller frees *out with
+ * ev_logged_free), and the highest sequence number committed: every event of the visitor up to
+ * it is pending or in the store. */
 int ev_pending_visitor(ev_pending *p, int64_t account, const char *uuid, ev_logged **out, size_t *n, int64_t *upto);
 void ev_logged_free(ev_logged *e, size_t n);
 /* Adds to out the other devices of pending events seen with (ds, cid), like ev_reader_graph. */
@@ -193,6 +194,8 @@ int ev_pending_graph(ev_pending *p, int64_t account, int64_t ds, const char *cid
 size_t ev_pending_take(ev_pending *p, int64_t after, const ev_logged **out, size_t cap);
 /* The highest sequence number committed. */
 int64_t ev_pending_last(ev_pending *p);
+/* How many events are pending. */
+size_t ev_pending_count(ev_pending *p);
 /* Drops the events up to `seq` (the store has them); the highest committed is at least `seq`. */
 void ev_pending_forget(ev_pending *p, int64_t seq);
 

@@ -1,27 +1,111 @@
 /* Pending events (event_internal.h): the logged events the store's tables may not have yet,
- * kept in memory in sequence order and by visitor, for the readers of /event's visitors and for
- * the ingester, until the store has them. */
+ * kept in memory in sequence order, by visitor and by authenticated id, for the readers of
+ * /event's visitors and for the ingester, until the store has them.
+ *
+ * Every operation costs the same however many events are pending: the two indexes are hash
+ * tables that grow with the count, and an event leaves its chains in constant time. That matters
+ * when the ingester falls behind (a long checkpoint, a store busy with a training): the calls
+ * that read a visitor or a device graph meanwhile must not slow down with the backlog, nor hold
+ * the lock the event log's writer takes for every commit. */
 #include "event_internal.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define PENDING_BUCKETS 4096
+#define MIN_BUCKETS 1024
 
-typedef struct pending {
-    struct pending *next;  /* in sequence order */
-    struct pending *hnext; /* in its bucket */
+/* A chain link of a hash table: pprev points at the pointer to it (a bucket or the previous
+ * node's next), so that a node leaves its chain without walking it. */
+typedef struct hnode {
+    struct hnode *next, **pprev;
     uint64_t hash;
+} hnode;
+
+typedef struct htab {
+    hnode **b;
+    size_t cap; /* a power of two, or 0 before the first insertion */
+    size_t n;
+} htab;
+
+typedef struct pending pending;
+
+/* One authenticated id of a pending event, in the by-id index. */
+typedef struct link_node {
+    hnode h;
+    pending *owner;
+} link_node;
+
+struct pending {
+    pending *next; /* in sequence order */
+    hnode h;       /* in the by-visitor index */
     ev_logged e;
-} pending;
+    link_node links[]; /* e.ncids of them, e.cids[i] for links[i] */
+};
 
 struct ev_pending {
     pthread_mutex_t mu;
     pending *head, *ptail;
-    pending *buckets[PENDING_BUCKETS];
+    htab visitors, ids;
     int64_t last; /* the highest sequence number committed */
 };
+
+#define OWNER(node, type, member) ((type *)(void *)((char *)(node) - offsetof(type, member)))
+
+static void chain_push(hnode **bucket, hnode *x)
+{
+    x->next = *bucket;
+    x->pprev = bucket;
+    if (*bucket)
+        (*bucket)->pprev = &x->next;
+    *bucket = x;
+}
+
+/* -1 when the table cannot grow: it keeps working, with longer chains. */
+static int htab_grow(htab *t)
+{
+    size_t cap = t->cap ? t->cap * 2 : MIN_BUCKETS;
+    hnode **b = calloc(cap, sizeof *b);
+    if (!b)
+        return -1;
+    for (size_t i = 0; i < t->cap; i++)
+        for (hnode *x = t->b[i], *next; x; x = next) {
+            next = x->next;
+            chain_push(&b[x->hash & (cap - 1)], x);
+        }
+    free(t->b);
+    t->b = b;
+    t->cap = cap;
+    return 0;
+}
+
+static int htab_insert(htab *t, hnode *x)
+{
+    if (t->n >= t->cap && htab_grow(t) && !t->cap)
+        return -1;
+    chain_push(&t->b[x->hash & (t->cap - 1)], x);
+    t->n++;
+    return 0;
+}
+
+static void htab_remove(htab *t, hnode *x)
+{
+    *x->pprev = x->next;
+    if (x->next)
+        x->next->pprev = x->pprev;
+    t->n--;
+}
+
+static hnode *htab_chain(const htab *t, uint64_t hash)
+{
+    return t->cap ? t->b[hash & (t->cap - 1)] : NULL;
+}
+
+static uint64_t id_hash(int64_t account, int64_t ds, const char *cid)
+{
+    return vc_key_hash(account ^ (int64_t)((uint64_t)ds * 0x9E3779B97F4A7C15u), cid);
+}
 
 ev_pending *ev_pending_new(void)
 {
@@ -42,7 +126,7 @@ int ev_pending_add(ev_pending *l, int64_t seq, int64_t account, const char *uuid
                    size_t len, char **take, const vc_link *cids, size_t ncids)
 {
     int taken = take && *take;
-    pending *p = calloc(1, sizeof *p);
+    pending *p = calloc(1, sizeof *p + ncids * sizeof p->links[0]);
     char *text = taken ? *take : malloc(len + 1);
     vc_link *ids = ncids ? malloc(ncids * sizeof *ids) : NULL;
     if (!p || !text || (ncids && !ids)) {
@@ -61,11 +145,25 @@ int ev_pending_add(ev_pending *l, int64_t seq, int64_t account, const char *uuid
         memcpy(ids, cids, ncids * sizeof *cids);
     p->e = (ev_logged){seq, account, ts, "", text, len, ids, ncids};
     snprintf(p->e.uuid, sizeof p->e.uuid, "%s", uuid);
-    p->hash = vc_key_hash(account, uuid);
+    p->h.hash = vc_key_hash(account, uuid);
+    for (size_t i = 0; i < ncids; i++)
+        p->links[i] = (link_node){{NULL, NULL, id_hash(account, ids[i].ds, ids[i].cid)}, p};
     pthread_mutex_lock(&l->mu);
-    pending **b = &l->buckets[p->hash % PENDING_BUCKETS];
-    p->hnext = *b;
-    *b = p;
+    int ok = htab_insert(&l->visitors, &p->h) == 0;
+    size_t linked = 0;
+    for (; ok && linked < ncids; linked++)
+        ok = htab_insert(&l->ids, &p->links[linked].h) == 0;
+    if (!ok) {
+        while (linked-- > 0)
+            htab_remove(&l->ids, &p->links[linked].h);
+        if (p->h.pprev)
+            htab_remove(&l->visitors, &p->h);
+        pthread_mutex_unlock(&l->mu);
+        if (taken)
+            *take = text, p->e.payload = NULL; /* the caller keeps what it handed over */
+        pending_free(p);
+        return -1;
+    }
     if (l->ptail)
         l->ptail->next = p;
     else
@@ -77,6 +175,12 @@ int ev_pending_add(ev_pending *l, int64_t seq, int64_t account, const char *uuid
     return 0;
 }
 
+static int by_seq(const void *a, const void *b)
+{
+    int64_t x = ((const ev_logged *)a)->seq, y = ((const ev_logged *)b)->seq;
+    return (x > y) - (x < y);
+}
+
 int ev_pending_visitor(ev_pending *l, int64_t account, const char *uuid, ev_logged **out, size_t *n, int64_t *upto)
 {
     uint64_t h = vc_key_hash(account, uuid);
@@ -86,8 +190,9 @@ int ev_pending_visitor(ev_pending *l, int64_t account, const char *uuid, ev_logg
     *n = 0;
     pthread_mutex_lock(&l->mu);
     *upto = l->last;
-    for (const pending *p = l->buckets[h % PENDING_BUCKETS]; ok && p; p = p->hnext) {
-        if (p->hash != h || p->e.account != account || strcmp(p->e.uuid, uuid))
+    for (const hnode *x = htab_chain(&l->visitors, h); ok && x; x = x->next) {
+        const pending *p = OWNER(x, pending, h);
+        if (x->hash != h || p->e.account != account || strcmp(p->e.uuid, uuid))
             continue;
         if (vc_grow((void **)out, &cap, *n + 1, sizeof **out)) {
             ok = 0;
@@ -103,9 +208,14 @@ int ev_pending_visitor(ev_pending *l, int64_t account, const char *uuid, ev_logg
             ok = 0;
     }
     pthread_mutex_unlock(&l->mu);
-    if (!ok)
+    if (!ok) {
         ev_logged_free(*out, *n), *out = NULL, *n = 0;
-    return ok ? 0 : -1;
+        return -1;
+    }
+    /* a chain holds the newest first; readers apply events in the order they happened */
+    if (*n > 1)
+        qsort(*out, *n, sizeof **out, by_seq);
+    return 0;
 }
 
 void ev_logged_free(ev_logged *e, size_t n)
@@ -116,20 +226,22 @@ void ev_logged_free(ev_logged *e, size_t n)
 }
 
 int ev_pending_graph(ev_pending *l, int64_t account, int64_t ds, const char *cid, const char *self,
-                         char (*out)[EV_MAX_UUID + 1], size_t *n, size_t cap)
+                     char (*out)[EV_MAX_UUID + 1], size_t *n, size_t cap)
 {
+    uint64_t h = id_hash(account, ds, cid);
     pthread_mutex_lock(&l->mu);
-    for (const pending *p = l->head; p && *n < cap; p = p->next) {
-        if (p->e.account != account || strcmp(p->e.uuid, self) == 0)
+    for (const hnode *x = htab_chain(&l->ids, h); x && *n < cap; x = x->next) {
+        const link_node *k = OWNER(x, link_node, h);
+        const ev_logged *e = &k->owner->e;
+        const vc_link *id = &e->cids[k - k->owner->links];
+        if (x->hash != h || e->account != account || id->ds != ds || strcmp(id->cid, cid) ||
+            strcmp(e->uuid, self) == 0)
             continue;
-        int match = 0;
-        for (size_t i = 0; i < p->e.ncids; i++)
-            match |= p->e.cids[i].ds == ds && strcmp(p->e.cids[i].cid, cid) == 0;
         int seen = 0;
-        for (size_t i = 0; match && !seen && i < *n; i++)
-            seen = strcmp(out[i], p->e.uuid) == 0;
-        if (match && !seen)
-            snprintf(out[(*n)++], EV_MAX_UUID + 1, "%s", p->e.uuid);
+        for (size_t i = 0; !seen && i < *n; i++)
+            seen = strcmp(out[i], e->uuid) == 0;
+        if (!seen)
+            snprintf(out[(*n)++], EV_MAX_UUID + 1, "%s", e->uuid);
     }
     pthread_mutex_unlock(&l->mu);
     return 0;
@@ -154,6 +266,14 @@ int64_t ev_pending_last(ev_pending *l)
     return last;
 }
 
+size_t ev_pending_count(ev_pending *l)
+{
+    pthread_mutex_lock(&l->mu);
+    size_t n = l->visitors.n;
+    pthread_mutex_unlock(&l->mu);
+    return n;
+}
+
 void ev_pending_forget(ev_pending *l, int64_t seq)
 {
     pthread_mutex_lock(&l->mu);
@@ -162,10 +282,9 @@ void ev_pending_forget(ev_pending *l, int64_t seq)
         l->head = p->next;
         if (!l->head)
             l->ptail = NULL;
-        pending **b = &l->buckets[p->hash % PENDING_BUCKETS];
-        while (*b != p)
-            b = &(*b)->hnext;
-        *b = p->hnext;
+        htab_remove(&l->visitors, &p->h);
+        for (size_t i = 0; i < p->e.ncids; i++)
+            htab_remove(&l->ids, &p->links[i].h);
         pending_free(p);
     }
     if (seq > l->last)
@@ -181,6 +300,8 @@ void ev_pending_free(ev_pending *l)
         next = p->next;
         pending_free(p);
     }
+    free(l->visitors.b);
+    free(l->ids.b);
     pthread_mutex_destroy(&l->mu);
     free(l);
 }
