@@ -173,8 +173,8 @@ void ev_log_ingested(ev_log *l, int64_t seq);
 ev_pending *ev_log_pending(ev_log *l);
 
 /* Pending events (event_pending.c): what the log has committed and the store's tables may not
- * have yet, in memory, in sequence order and by visitor. Every function may be called from any
- * thread. */
+ * have yet, in memory, in sequence order, by visitor and by authenticated id; each operation
+ * costs the same however many are pending. Every function may be called from any thread. */
 ev_pending *ev_pending_new(void);
 void ev_pending_free(ev_pending *p);
 /* Adds a committed event; sequence numbers come in increasing order. The payload is copied, or
