@@ -51,14 +51,13 @@ static int step(sqlite3_stmt *st)
     return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : -1;
 }
 
-/* Attributes set in a batch, by visitor and key: only the last value of each is written (an
- * attribute keeps the last value a visitor sent; earlier ones in the same batch would only be
- * overwritten in the same transaction). */
+/* Attributes set in a batch, by visitor and key: only the last value of each is written, once
+ * after the batch's other rows (an attribute keeps the last value a visitor sent; earlier ones in
+ * the same batch would only be overwritten in the same transaction). */
 typedef struct attr_slot {
     uint64_t hash;
-    const ev_logged *e;
-    const char *key;
-    size_t last; /* index of the batch's event that sets it last */
+    const ev_logged *e; /* the batch's event that sets it last */
+    const char *key, *value;
 } attr_slot;
 
 typedef struct attr_set {
@@ -82,8 +81,19 @@ static attr_slot *attr_find(attr_set *a, const ev_logged *e, const char *key, ui
     }
 }
 
-/* The store's writes of one logged event (parsed payload p, the batch's index i). */
-static int store_event(ev_ingest *g, const ev_logged *e, const ev_payload *p, size_t i, attr_set *attrs)
+static int store_attr(ev_ingest *g, const ev_logged *e, const char *key, const char *value)
+{
+    sqlite3_bind_int64(g->attr, 1, e->account);
+    sqlite3_bind_text(g->attr, 2, e->uuid, -1, SQLITE_STATIC);
+    sqlite3_bind_text(g->attr, 3, key, -1, SQLITE_STATIC);
+    sqlite3_bind_text(g->attr, 4, value, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(g->attr, 5, e->ts);
+    return step(g->attr);
+}
+
+/* The store's writes of one logged event (parsed payload p); its attributes only when `attrs`
+ * (otherwise the batch writes the last value of each once). */
+static int store_event(ev_ingest *g, const ev_logged *e, const ev_payload *p, int attrs)
 {
     int ok = 1;
     for (const cJSON *t = p->realized ? p->realized->child : NULL; ok && t; t = t->next) {
@@ -96,16 +106,10 @@ static int store_event(ev_ingest *g, const ev_logged *e, const ev_payload *p, si
         if (rowid > g->known_maxrow)
             g->known_maxrow = rowid;
     }
-    for (const cJSON *a = p->attrs ? p->attrs->child : NULL; ok && a; a = a->next) {
+    for (const cJSON *a = attrs && p->attrs ? p->attrs->child : NULL; ok && a; a = a->next) {
         const char *k = ev_payload_text(a, 0), *v = ev_payload_text(a, 1);
-        if (!k || !v || (attrs->cap && attr_find(attrs, e, k, attr_hash(e, k))->last != i))
-            continue;
-        sqlite3_bind_int64(g->attr, 1, e->account);
-        sqlite3_bind_text(g->attr, 2, e->uuid, -1, SQLITE_STATIC);
-        sqlite3_bind_text(g->attr, 3, k, -1, SQLITE_STATIC);
-        sqlite3_bind_text(g->attr, 4, v, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(g->attr, 5, e->ts);
-        ok = step(g->attr) == 0;
+        if (k && v)
+            ok = store_attr(g, e, k, v) == 0;
     }
     for (const cJSON *c = p->cids ? p->cids->child : NULL; ok && c; c = c->next) {
         const char *cid = ev_payload_text(c, 1);
@@ -193,15 +197,17 @@ static long ingest_some(ev_ingest *g)
         attrs.cap = 0; /* out of memory: write every value (same result, more work) */
     for (size_t i = 0; attrs.cap && i < n; i++)
         for (const cJSON *a = g->parsed[i].attrs ? g->parsed[i].attrs->child : NULL; a; a = a->next) {
-            const char *k = ev_payload_text(a, 0);
-            if (!k)
+            const char *k = ev_payload_text(a, 0), *v = ev_payload_text(a, 1);
+            if (!k || !v)
                 continue;
             uint64_t h = attr_hash(g->rows[i], k);
             attr_slot *slot = attr_find(&attrs, g->rows[i], k, h);
-            *slot = (attr_slot){h, slot->key ? slot->e : g->rows[i], k, i};
+            *slot = (attr_slot){h, g->rows[i], k, v};
         }
     for (size_t i = 0; ok && i < n; i++)
-        ok = !g->parsed[i].root || store_event(g, g->rows[i], &g->parsed[i], i, &attrs) == 0;
+        ok = !g->parsed[i].root || store_event(g, g->rows[i], &g->parsed[i], !attrs.cap) == 0;
+    for (size_t i = 0; ok && i < attrs.cap; i++)
+        ok = !attrs.slots[i].key || store_attr(g, attrs.slots[i].e, attrs.slots[i].key, attrs.slots[i].value) == 0;
     for (size_t i = 0; i < n; i++)
         ev_payload_free(&g->parsed[i]);
     free(attrs.slots);

@@ -194,8 +194,6 @@ int ev_pending_graph(ev_pending *p, int64_t account, int64_t ds, const char *cid
 size_t ev_pending_take(ev_pending *p, int64_t after, const ev_logged **out, size_t cap);
 /* The highest sequence number committed. */
 int64_t ev_pending_last(ev_pending *p);
-/* How many events are pending. */
-size_t ev_pending_count(ev_pending *p);
 /* Drops the events up to `seq` (the store has them); the highest committed is at least `seq`. */
 void ev_pending_forget(ev_pending *p, int64_t seq);
 

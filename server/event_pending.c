@@ -266,14 +266,6 @@ int64_t ev_pending_last(ev_pending *l)
     return last;
 }
 
-size_t ev_pending_count(ev_pending *l)
-{
-    pthread_mutex_lock(&l->mu);
-    size_t n = l->visitors.n;
-    pthread_mutex_unlock(&l->mu);
-    return n;
-}
-
 void ev_pending_forget(ev_pending *l, int64_t seq)
 {
     pthread_mutex_lock(&l->mu);

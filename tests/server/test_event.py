@@ -89,6 +89,11 @@ try:
     attrs = dict(sql(store, "SELECT key, value FROM visitor_attributes WHERE uuid = 'priv'"))
     check(attrs == {"c_url": "https://x/loan/apply", "c_lang": "fr"}, f"c_ stored, p_ never: {attrs}")
     check(not sql(store, "SELECT 1 FROM visitor_attributes WHERE value = '250' OR key LIKE 'p_%'"), "no p_ anywhere")
+    # an attribute keeps the last value sent, also when the calls reach the store in one batch
+    for lang in ("de", "it", "es", "pt"):
+        ev(d_uuid="polyglot", c_lang=lang, c_page="f0")
+    attrs = sql(store, "SELECT key, value FROM visitor_attributes WHERE uuid = 'polyglot'")
+    check(sorted(attrs) == [("c_lang", "pt"), ("c_page", "f0")], f"the last value of each attribute: {attrs}")
 
     # POST: form-encoded and JSON bodies
     st, _, body = srv.raw("POST", "/event", body=f"d_account={acct}&d_uuid=post1&c_page=f2".encode(),

@@ -47,6 +47,16 @@ static void visitor_events_in_the_order_they_happened(void **state)
     ev_pending_free(p);
 }
 
+/* How many events are pending (all of them, in order, after sequence number 0). */
+static size_t pending_count(ev_pending *p)
+{
+    static const ev_logged *rows[100000];
+    size_t n = ev_pending_take(p, 0, rows, 100000);
+    for (size_t i = 1; i < n; i++)
+        assert_true(rows[i]->seq > rows[i - 1]->seq);
+    return n;
+}
+
 static void forgets_what_the_store_has_at_any_size(void **state)
 {
     (void)state;
@@ -57,9 +67,9 @@ static void forgets_what_the_store_has_at_any_size(void **state)
         snprintf(uuid, sizeof uuid, "v%d", i % 997);
         add(p, i, 1, uuid, NULL, 0);
     }
-    assert_int_equal(ev_pending_count(p), N);
+    assert_int_equal(pending_count(p), N);
     ev_pending_forget(p, N / 2);
-    assert_int_equal(ev_pending_count(p), N - N / 2);
+    assert_int_equal(pending_count(p), N - N / 2);
     assert_int_equal(ev_pending_last(p), N);
 
     ev_logged *e;
@@ -84,7 +94,7 @@ static void forgets_what_the_store_has_at_any_size(void **state)
     assert_int_equal(rows[99]->seq, N / 2 + 110);
 
     ev_pending_forget(p, N);
-    assert_int_equal(ev_pending_count(p), 0);
+    assert_int_equal(pending_count(p), 0);
     assert_int_equal(ev_pending_take(p, 0, rows, 100), 0);
     add(p, N + 1, 1, "v5", NULL, 0); /* the tables work on after being emptied */
     assert_int_equal(ev_pending_visitor(p, 1, "v5", &e, &n, &upto), 0);
