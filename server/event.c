@@ -652,11 +652,16 @@ ev_call *ev_begin(ev_runtime *rt, struct MHD_Connection *conn, const char *metho
             rc = 500;
             snprintf(msg, sizeof msg, "out of memory");
         }
-        for (size_t i = 0; !rc && i < v->nrule_traits; i++) {
-            const ev_trait *t = &v->traits[v->rule_traits[i]];
-            if (pn_signal_rule_eval(t->rule, sig, nsig))
-                c->realized[c->nrealized++] = (vc_row){t->id, c->now};
+        uint32_t few[256], *pos = v->nrule_traits <= 256 ? few : malloc(v->nrule_traits * sizeof *pos);
+        if (!rc && !pos) {
+            rc = 500;
+            snprintf(msg, sizeof msg, "out of memory");
         }
+        size_t n = rc ? 0 : ri_match(v->rules, sig, nsig, pos);
+        for (size_t i = 0; i < n; i++)
+            c->realized[c->nrealized++] = (vc_row){v->traits[v->rule_traits[pos[i]]].id, c->now};
+        if (pos != few)
+            free(pos);
     }
     if (!rc) {
         jw_object_begin(&w);

@@ -113,6 +113,7 @@ static void view_free(ev_view *v)
         free(m->snap_trait_id);
         pn_snapshot_free(m->snap);
     }
+    ri_free(v->rules);
     free(v->traits);
     free(v->rule_traits);
     free(v->segments);
@@ -202,6 +203,12 @@ static ev_view *view_build(sqlite3 *db, int64_t id, uint64_t generation)
         for (size_t i = 0; i < v->ntraits; i++)
             if (v->traits[i].rule)
                 v->rule_traits[v->nrule_traits++] = i;
+        const pn_signal_rule **list = malloc((v->nrule_traits + 1) * sizeof *list);
+        for (size_t i = 0; list && i < v->nrule_traits; i++)
+            list[i] = v->traits[v->rule_traits[i]].rule;
+        v->rules = list ? ri_new(list, v->nrule_traits) : NULL;
+        ok = v->rules != NULL;
+        free(list);
     }
 
     v->segments = ok ? calloc((size_t)cJSON_GetArraySize(segs) + 1, sizeof *v->segments) : NULL;

@@ -18,6 +18,7 @@
 #include "personae/rule.h"
 #include "personae/snapshot.h"
 #include "personae/model.h"
+#include "rule_index.h"
 #include "srv.h"
 
 enum { EV_CROSS_NONE, EV_CROSS_CURRENT, EV_CROSS_LAST, EV_CROSS_ALL };
@@ -77,6 +78,7 @@ typedef struct ev_view {
     size_t ntraits;
     size_t *rule_traits; /* positions of the rule-based traits */
     size_t nrule_traits;
+    ri_index *rules;     /* their rules, in rule_traits order: what a call's signals realize */
     ev_segment *segments; /* rule-based segments (predictive ones are classifications) */
     size_t nsegments;
     ev_model models[SRV_MAX_MODELS];

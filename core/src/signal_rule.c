@@ -225,6 +225,27 @@ int pn_signal_rule_eval(const pn_signal_rule *rule, const pn_signal *signals, si
     return pc == PN__JUMP_TRUE;
 }
 
+int pn_signal_rule_as_equality(const pn_signal_rule *rule, const char **key, size_t *key_len, const char **value,
+                               size_t *value_len)
+{
+    if (!rule || rule->tree.n_leaves != 1 || rule->tree.jumps[0] != PN__JUMP_TRUE ||
+        rule->tree.jumps[1] != PN__JUMP_FALSE)
+        return 0;
+    const sig_leaf *lf = &rule->leaves[0];
+    if (lf->op != PN__CMP_EQ || lf->numeric)
+        return 0;
+    const pn__span k = rule->strings.ids[lf->key];
+    if (key)
+        *key = rule->strings.buf + k.off;
+    if (key_len)
+        *key_len = k.len;
+    if (value)
+        *value = rule->strings.buf + lf->value.off;
+    if (value_len)
+        *value_len = lf->value.len;
+    return 1;
+}
+
 /* Section - Canonical text */
 static void format_leaf(const void *ctx, uint32_t leaf, pn__out *o)
 {

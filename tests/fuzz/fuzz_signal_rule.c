@@ -63,9 +63,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     if (n < MAX_SIGNALS && n > 0) /* the input itself as a value: arbitrary bytes to compare */
         signals[n++] = (pn_signal){signals[0].key, signals[0].key_len, (const char *)data, size};
-    for (size_t m = 0; m <= n; m++)
-        if (pn_signal_rule_eval(r, signals, m) != pn_signal_rule_eval(again, signals, m))
+    const char *ek, *ev;
+    size_t ekl, evl;
+    int eq = pn_signal_rule_as_equality(r, &ek, &ekl, &ev, &evl);
+    if (eq != pn_signal_rule_as_equality(again, NULL, NULL, NULL, NULL))
+        abort();
+    for (size_t m = 0; m <= n; m++) {
+        int got = pn_signal_rule_eval(r, signals, m);
+        if (got != pn_signal_rule_eval(again, signals, m))
             abort();
+        /* a plain equality is true exactly when a signal has its key and value (what /event's
+         * index of such rules relies on) */
+        int found = 0;
+        for (size_t i = 0; eq && i < m; i++)
+            found |= signals[i].key_len == ekl && !memcmp(signals[i].key, ek, ekl) && signals[i].value_len == evl &&
+                     !memcmp(signals[i].value, ev, evl);
+        if (eq && found != got)
+            abort();
+    }
     free(text);
     free(text2);
     pn_signal_rule_free(again);

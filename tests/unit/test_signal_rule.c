@@ -136,6 +136,59 @@ static void test_keys(void **state)
     pn_signal_rule_free(r);
 }
 
+/* Which rules are a plain string equality, and that for those, over every rule of the table of
+ * valid rules, eval is exactly "some signal has that key and value". */
+static void test_as_equality(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *rule, *key, *value;
+    } rows[] = {
+        {"c_page == \"mortgage\"", "c_page", "mortgage"},
+        {"((c_page == \"x\"))", "c_page", "x"},
+        {"c.dot == \"\"", "c.dot", ""},
+        {"c_q == \"a\\\"b\"", "c_q", "a\"b"},
+        {"c_page != \"x\"", NULL, NULL},          /* not equality */
+        {"NOT c_page == \"x\"", NULL, NULL},      /* negated */
+        {"c_price == 150.5", NULL, NULL},         /* numeric: "150.50" matches it */
+        {"c_page == \"x\" AND c_page == \"x\"", NULL, NULL},
+        {"c_page == \"x\" OR c_lang == \"y\"", NULL, NULL},
+        {"exists c_page", NULL, NULL},
+        {"c_page contains \"x\"", NULL, NULL},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof *rows; i++) {
+        pn_signal_rule *r = parse_ok(rows[i].rule);
+        const char *k = NULL, *v = NULL;
+        size_t kl = 0, vl = 0;
+        int is = pn_signal_rule_as_equality(r, &k, &kl, &v, &vl);
+        if (is != (rows[i].key != NULL))
+            fail_msg("rule \"%s\": as_equality gave %d", rows[i].rule, is);
+        if (is) {
+            assert_int_equal(kl, strlen(rows[i].key));
+            assert_memory_equal(k, rows[i].key, kl);
+            assert_int_equal(vl, strlen(rows[i].value));
+            assert_memory_equal(v, rows[i].value, vl);
+        }
+        assert_int_equal(pn_signal_rule_as_equality(r, NULL, NULL, NULL, NULL), is);
+        pn_signal_rule_free(r);
+    }
+    assert_int_equal(pn_signal_rule_as_equality(NULL, NULL, NULL, NULL, NULL), 0);
+    for (size_t i = 0; i < sizeof valid / sizeof *valid; i++) {
+        pn_signal_rule *r = parse_ok(valid[i].rule);
+        const char *k, *v;
+        size_t kl, vl;
+        if (pn_signal_rule_as_equality(r, &k, &kl, &v, &vl)) {
+            int found = 0;
+            for (size_t j = 0; j < N_SIGNALS; j++)
+                found |= signals[j].key_len == kl && !memcmp(signals[j].key, k, kl) && signals[j].value_len == vl &&
+                         !memcmp(signals[j].value, v, vl);
+            if (found != pn_signal_rule_eval(r, signals, N_SIGNALS))
+                fail_msg("rule \"%s\": eval disagrees with its equality", valid[i].rule);
+        }
+        pn_signal_rule_free(r);
+    }
+}
+
 static void test_edge_signals(void **state)
 {
     (void)state;
@@ -371,6 +424,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_valid_rules),
         cmocka_unit_test(test_keys),
+        cmocka_unit_test(test_as_equality),
         cmocka_unit_test(test_edge_signals),
         cmocka_unit_test(test_invalid_rules),
         cmocka_unit_test(test_bad_arguments),
