@@ -7,7 +7,7 @@
 #
 #   tests/bench/bench_event.sh [PERSONAE] [DURATION_S] [CONNECTIONS]
 #   env: VISITORS (2000), TRAITS_PER_VISITOR (50), RETRAIN (1: retrain every model during the run),
-#        SERVE_ARGS (more options for `personae serve`, such as "--threads 1"),
+#        SERVE_ARGS (more options for `personae serve`, such as "--threads 1"), WRK_THREADS (2),
 #        CALLGRIND (a file: serve the run under valgrind's callgrind, one HTTP thread, counting
 #        from after a first call for every visitor, and print instructions per call; counts are
 #        repeatable where timings on a shared machine are not; use a few connections)
@@ -133,7 +133,7 @@ end
         trainer = threading.Thread(target=retrain)
         trainer.start()
     t0 = time.time()
-    cmd = ["wrk", "-t", "2", "-c", str(CONNS), "-d", f"{DUR}s", "--latency", "-s", lua, base]
+    cmd = ["wrk", "-t", os.environ.get("WRK_THREADS", "2"), "-c", str(CONNS), "-d", f"{DUR}s", "--latency", "-s", lua, base]
     out = subprocess.run(cmd, capture_output=True, text=True).stdout
     wall = time.time() - t0
     if trainer:
