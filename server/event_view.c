@@ -346,10 +346,13 @@ const ev_view *ev_views_get(ev_views *s, sqlite3 *(*db)(void *ctx), void *ctx, i
     for (;;) {
         if (sl && sl->h && (sl->h->v.generation >= generation || sl->building)) {
             /* current (or newer: refreshed after this call read the generation), or being
-             * rebuilt by another call: this one goes on with what there is */
-            sl->h->refs++;
+             * rebuilt by another call: this one goes on with what there is. The holder is read
+             * under the lock: once it is released a refresh may put another in the slot, which
+             * this call holds no reference to */
+            holder *h = sl->h;
+            h->refs++;
             pthread_mutex_unlock(&s->mu);
-            return &sl->h->v;
+            return &h->v;
         }
         if (!(sl && sl->building))
             break;
