@@ -8,6 +8,8 @@
 #   tests/bench/bench_event.sh [PERSONAE] [DURATION_S] [CONNECTIONS]
 #   env: VISITORS (2000), TRAITS_PER_VISITOR (50), RETRAIN (1: retrain every model during the run),
 #        SERVE_ARGS (more options for `personae serve`, such as "--threads 1"), WRK_THREADS (2),
+#        IDLE (0: connections that make one call each, then stay open and quiet during the run, as
+#        browsers keep theirs; the server's HTTP threads watch them beside wrk's),
 #        CALLGRIND (a file: serve the run under valgrind's callgrind, one HTTP thread, counting
 #        from after a first call for every visitor, and print instructions per call; counts are
 #        repeatable where timings on a shared machine are not; use a few connections)
@@ -120,6 +122,21 @@ end
             urllib.request.urlopen(f"{base}/event?d_account={acct}&d_uuid=u{v}&c_page=p0").read()
         api("GET", f"/models/{models[0]}/report")
         subprocess.run(["callgrind_control", "-i", "on", str(srv.pid)], capture_output=True, check=True)
+    idle = []
+    for i in range(int(os.environ.get("IDLE", "0"))):
+        k = socket.create_connection(("127.0.0.1", port))
+        k.sendall(f"GET /event?d_account={acct}&d_uuid=idle{i}&c_lang=en HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        idle.append(k)
+    for k in idle:  # each answer read whole: the connection is idle, kept alive (c_lang realizes no trait)
+        got = b""
+        while b"\r\n\r\n" not in got:
+            got += k.recv(65536)
+        head, body = got.split(b"\r\n\r\n", 1)
+        need = int(re.search(rb"(?i)content-length: *(\d+)", head).group(1))
+        while len(body) < need:
+            body += k.recv(65536)
+    if idle:
+        print(f"{len(idle)} idle keep-alive connections open during the run")
     before = count()
     trainer = None
     if RETRAIN:
@@ -154,6 +171,8 @@ end
         print(f"retraining the 10 models took {retrain_took[0]:.1f} s of the run" if retrain_took else "retraining failed")
     print(f"req/s {rps:.0f}  p50 {r['p50_us'] / 1000:.2f} ms  p99 {r['p99_us'] / 1000:.2f} ms  "
           f"2xx {ok}  stored {after - before}  (retraining during the run: {'yes' if RETRAIN else 'no'})")
+    for k in idle:
+        k.close()
     socket_errors = r["connect"] + r["read"] + r["write"] + r["timeout"]
     # calls still in flight when wrk stops are stored but not counted by wrk: at most one a connection
     if ok <= after - before <= ok + CONNS + socket_errors:
