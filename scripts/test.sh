@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every test: the release build (unit, command line on real data, server over HTTP, benchmarks
-# run small), the same tests under AddressSanitizer + UndefinedBehaviorSanitizer, the fuzz targets,
+# run small), the same tests under AddressSanitizer + UndefinedBehaviorSanitizer, the server's
+# under ThreadSanitizer, the fuzz targets,
 # the WebAssembly scorer, and the web demo in headless Chromium.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,6 +21,19 @@ echo "== AddressSanitizer + UndefinedBehaviorSanitizer"
 cmake -S . -B build/asan -DCMAKE_BUILD_TYPE=Debug -DPN_SANITIZE=ON >/dev/null
 cmake --build build/asan -j"$jobs"
 ASAN_OPTIONS=detect_leaks=1 ctest --test-dir build/asan --output-on-failure -j"$jobs" -E '^bench/'
+
+echo "== ThreadSanitizer: the server's unit tests and its tests over HTTP"
+cmake -S . -B build/tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang -DPN_TSAN=ON >/dev/null
+cmake --build build/tsan -j"$jobs"
+# reports go to files rather than to the servers' logs, which the tests delete: any report fails
+rm -f build/tsan/race.*
+TSAN_OPTIONS="log_path=$PWD/build/tsan/race second_deadlock_stack=1" \
+  ctest --test-dir build/tsan --output-on-failure -j"$jobs" -R '^(unit/server|server)/'
+if compgen -G "build/tsan/race.*" >/dev/null; then
+  cat build/tsan/race.*
+  echo "ThreadSanitizer reported the above"
+  exit 1
+fi
 
 echo "== fuzz targets (libFuzzer, clang)"
 cmake -S . -B build/fuzz -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang -DPN_FUZZ=ON >/dev/null
