@@ -8,6 +8,7 @@
 #   tests/bench/bench_event.sh [PERSONAE] [DURATION_S] [CONNECTIONS]
 #   env: VISITORS (2000), TRAITS_PER_VISITOR (50), RETRAIN (1: retrain every model during the run),
 #        SERVE_ARGS (more options for `personae serve`, such as "--threads 1"), WRK_THREADS (2),
+#        RULES (100: rule-based traits, `c_page == "pN"`; at least 30),
 #        IDLE (0: connections that make one call each, then stay open and quiet during the run, as
 #        browsers keep theirs; the server's HTTP threads watch them beside wrk's),
 #        CALLGRIND (a file: serve the run under valgrind's callgrind, one HTTP thread, counting
@@ -48,7 +49,7 @@ def api(method, path, body=None, raw=None):
 
 try:
     ds = api("POST", "/data-sources", {"name": "web"})["id"]
-    NB, NF = 30, 100  # 30 baseline traits (10 models x 3), 100 rule-based feature traits
+    NB, NF = 30, int(os.environ.get("RULES", "100"))  # 30 baseline traits (10 models x 3), NF rule-based feature traits
     base_t = [api("POST", "/traits", {"name": f"b{i}", "data_source_id": ds})["id"] for i in range(NB)]
     feat = [api("POST", "/traits", {"name": f"p{i}", "data_source_id": ds, "kind": "rule",
                                     "rule": f'c_page == "p{i}"'})["id"] for i in range(NF)]
