@@ -146,8 +146,9 @@ int pn_signal_rule_eval(const pn_signal_rule *rule, const pn_signal *signals, si
  * number: `c_x == 5` compares numerically, so "5.0" matches it), 0 for every other rule or NULL.
  * Such a rule is true exactly when some signal has that key and that value, byte for byte, so a
  * caller with many rules can find these in a hash table by (key, value) instead of evaluating
- * each one. On 1, *key and *value (borrowed, valid while the rule lives; the value is decoded and
- * may hold any byte, NUL included) and their lengths are set; an output pointer may be NULL. */
+ * each one. On 1, *key and *value (borrowed, valid while the rule lives; the value decoded, its
+ * length is what counts: it need not end with a NUL) and their lengths are set; an output pointer
+ * may be NULL. */
 int pn_signal_rule_as_equality(const pn_signal_rule *rule, const char **key, size_t *key_len, const char **value,
                                size_t *value_len);
 
