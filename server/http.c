@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -342,6 +343,37 @@ static int parse_listen(const char *listen, struct sockaddr_in *addr, char *err,
     return 0;
 }
 
+/* Connections libmicrohttpd may hold at once, and the open files the rest of the server needs
+ * beside them (the store's connections, each with its WAL and shared memory, the event log's
+ * segments, the HTTP threads' epoll and wake-up descriptors). */
+#define MAX_CONNECTIONS 4000u
+#define OTHER_FILES 256u
+
+/* The connection limit the open-file limit allows. A soft limit below what the connections need
+ * (1,024 is a common default) is raised as far as the hard limit lets it: otherwise, under many
+ * connections, accept() and then the store's own opens would fail with EMFILE. When the hard
+ * limit is lower still, fewer connections are taken, and the log says so. */
+static unsigned connection_limit(void)
+{
+    struct rlimit r;
+    rlim_t want = (rlim_t)MAX_CONNECTIONS + OTHER_FILES;
+    if (getrlimit(RLIMIT_NOFILE, &r))
+        return MAX_CONNECTIONS;
+    if (r.rlim_cur != RLIM_INFINITY && r.rlim_cur < want) {
+        struct rlimit raised = r;
+        raised.rlim_cur = r.rlim_max != RLIM_INFINITY && r.rlim_max < want ? r.rlim_max : want;
+        if (setrlimit(RLIMIT_NOFILE, &raised) == 0)
+            r = raised;
+    }
+    if (r.rlim_cur == RLIM_INFINITY || r.rlim_cur >= want)
+        return MAX_CONNECTIONS;
+    unsigned n = r.rlim_cur > 2 * OTHER_FILES ? (unsigned)(r.rlim_cur - OTHER_FILES) : (unsigned)(r.rlim_cur / 2);
+    fprintf(stderr, "personae serve: the open-file limit is %llu: at most %u connections at once (raise the hard "
+                    "limit, ulimit -Hn, to %u for %u)\n",
+            (unsigned long long)r.rlim_cur, n, MAX_CONNECTIONS + OTHER_FILES, MAX_CONNECTIONS);
+    return n;
+}
+
 int pn_server_run(const pn_server_options *o, char *err, size_t errcap)
 {
     struct sockaddr_in addr;
@@ -401,13 +433,14 @@ int pn_server_run(const pn_server_options *o, char *err, size_t errcap)
      * (the store is read only for visitors the cache lacks, and writes are answered by the
      * writer), so more threads than processors would only add context switches. API requests
      * run on threads of their own (api_thread). */
+    unsigned max_connections = connection_limit();
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     unsigned threads = o->threads > 0 ? (unsigned)o->threads : ncpu > 1 ? (unsigned)ncpu : 2u;
     struct MHD_Daemon *d = MHD_start_daemon(
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TURBO | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME,
         ntohs(addr.sin_port), NULL, NULL, handle, &s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
         MHD_OPTION_NOTIFY_COMPLETED, completed, NULL, MHD_OPTION_THREAD_POOL_SIZE, threads,
-        MHD_OPTION_CONNECTION_TIMEOUT, 60u, MHD_OPTION_CONNECTION_LIMIT, 4000u, MHD_OPTION_END);
+        MHD_OPTION_CONNECTION_TIMEOUT, 60u, MHD_OPTION_CONNECTION_LIMIT, max_connections, MHD_OPTION_END);
     if (!d) {
         snprintf(err, errcap, "cannot listen on %s (is the port in use?)", o->listen ? o->listen : "127.0.0.1:8080");
         api_threads_stop(&s);

@@ -65,7 +65,7 @@ class Store:
 
 
 class Server:
-    def __init__(self, store, interval=None, extra=None):
+    def __init__(self, store, interval=None, extra=None, preexec=None):
         self.store = store
         self.port = free_port()
         self.log = open(os.path.join(store.dir, "serve.log"), "ab")
@@ -73,7 +73,7 @@ class Server:
         if interval:
             args += ["--train-interval", str(interval)]
         args += extra or []
-        self.proc = subprocess.Popen(args, stderr=self.log, stdout=self.log)
+        self.proc = subprocess.Popen(args, stderr=self.log, stdout=self.log, preexec_fn=preexec)
         deadline = time.time() + 15
         while True:
             try:
