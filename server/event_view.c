@@ -86,7 +86,7 @@ static int rule_compile(const char *code, ev_rule *out)
     return 0;
 }
 
-static void merge_of(const cJSON *rule, int *cross, int *device)
+void ev_merge_of(const cJSON *rule, int *cross, int *device)
 {
     const char *c = srv_str(rule, "cross_device", "none"), *d = srv_str(rule, "device", "this_device");
     *cross = strcmp(c, "current_authenticated") == 0 ? EV_CROSS_CURRENT
@@ -178,7 +178,7 @@ static ev_view *view_build(sqlite3 *db, int64_t id, uint64_t generation)
     ok = rules && sources && traits && segs && models;
     for (const cJSON *o = ok ? rules->child : NULL; o; o = o->next)
         if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "default")))
-            merge_of(o, &v->cross, &v->device);
+            ev_merge_of(o, &v->cross, &v->device);
 
     v->cross_sources = ok ? calloc((size_t)cJSON_GetArraySize(sources) + 1, sizeof *v->cross_sources) : NULL;
     ok = ok && v->cross_sources;
@@ -236,7 +236,7 @@ static ev_view *view_build(sqlite3 *db, int64_t id, uint64_t generation)
         m->device = v->device;
         for (const cJSON *r = rules->child; r; r = r->next)
             if (srv_num(r, "id") == srv_num(o, "merge_rule_id"))
-                merge_of(r, &m->cross, &m->device);
+                ev_merge_of(r, &m->cross, &m->device);
         const cJSON *pred = cJSON_GetObjectItemCaseSensitive(o, "predictive");
         for (const cJSON *e = pred ? pred->child : NULL; e && m->npred < PN_MAX_BASELINES; e = e->next)
             m->pred[m->npred++] = (ev_pred){srv_num(e, "baseline_id"), srv_num(e, "trait_id"), srv_num(e, "segment_id")};

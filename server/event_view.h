@@ -26,6 +26,9 @@ enum { EV_DEV_NONE, EV_DEV_THIS, EV_DEV_GRAPH };
 
 #define EV_NOT_FOUND SIZE_MAX
 
+/* A merge rule object's cross-device and device parts (EV_CROSS_*, EV_DEV_*). */
+void ev_merge_of(const cJSON *rule, int *cross, int *device);
+
 typedef struct ev_trait {
     int64_t id, ds;
     pn_signal_rule *rule; /* NULL unless rule-based */

@@ -1,27 +1,60 @@
 /* GET /api/v1/destinations/{id}/export: the visitors of every segment mapped to the destination,
  * leaving out (and naming, with the reason) each segment whose DEC labels share one with the
- * destination's. Segments are evaluated over each device's own profile at request time;
- * predictive segments list the visitors the server itself classified (at training or on an
- * /event call) — personas reported by edge scorers are kept apart (edge_reports) and never
- * exported as such. */
+ * destination's. A rule-based segment lists the devices that qualify for it under the account's
+ * default merge rule, as /event's answers do: the device's own profile or, with the device graph,
+ * those of the devices it shares an authenticated id with, plus the authenticated profiles the
+ * rule takes (the last one seen, or all; an export is no call, so "current" means the last one
+ * seen), each of those only with the traits of its own cross-device data source. Predictive
+ * segments list the visitors the server itself classified (at training or on an /event call);
+ * personas reported by edge scorers are kept apart (edge_reports) and never exported as such. */
 #include "srv.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "event_view.h"
 #include "personae/rule.h"
 
-typedef struct eval_ctx {
-    const pn_profiles *p;
+/* A device's link to an authenticated id (device_links). */
+typedef struct link {
+    char *uuid, *cid;
+    int64_t ds, last_ts;
+} link;
+
+/* A profile a device's merged profile takes: all of it (ds 0), or only the traits of data source
+ * ds (an authenticated profile). */
+typedef struct source {
     uint32_t v;
+    int64_t ds;
+} source;
+
+/* What evaluating the account's rule segments for its devices needs, loaded once per export. */
+typedef struct audience {
+    pn_profiles *p;
+    int64_t *trait_ds; /* per trait of p: its data source */
+    int cross, device; /* the default merge rule */
+    link *links;       /* by device, the most recent first */
+    size_t nlinks;
+    link **by_cid;     /* the same, by (data source, authenticated id) */
+    char **devices;    /* what is listed: devices with a realization of a device trait, or a link */
+    size_t ndevices;
+} audience;
+
+typedef struct eval_ctx {
+    const audience *a;
+    const source *src;
+    size_t n;
 } eval_ctx;
 
 static uint32_t count(void *ctx, const char *trait, size_t len, int64_t since)
 {
     eval_ctx *e = ctx;
-    uint32_t t = pn_profiles_trait_find(e->p, trait, len);
-    return t == PN_NONE ? 0 : pn_profiles_count_since(e->p, e->v, t, since);
+    uint32_t t = pn_profiles_trait_find(e->a->p, trait, len), c = 0;
+    for (size_t i = 0; t != PN_NONE && i < e->n; i++)
+        if (!e->src[i].ds || e->a->trait_ds[t] == e->src[i].ds)
+            c += pn_profiles_count_since(e->a->p, e->src[i].v, t, since);
+    return c;
 }
 
 static pn_profiles *load_all(sqlite3 *db, int64_t account)
@@ -49,6 +82,173 @@ static pn_profiles *load_all(sqlite3 *db, int64_t account)
     return p;
 }
 
+static int cmp_cid(const void *x, const void *y)
+{
+    const link *a = *(link *const *)x, *b = *(link *const *)y;
+    return a->ds != b->ds ? (a->ds < b->ds ? -1 : 1) : strcmp(a->cid, b->cid);
+}
+
+static int cmp_str(const void *x, const void *y)
+{
+    return strcmp(*(char *const *)x, *(char *const *)y);
+}
+
+static void audience_free(audience *a)
+{
+    pn_profiles_free(a->p);
+    free(a->trait_ds);
+    for (size_t i = 0; i < a->nlinks; i++)
+        free(a->links[i].uuid), free(a->links[i].cid);
+    free(a->links);
+    free(a->by_cid);
+    for (size_t i = 0; i < a->ndevices; i++)
+        free(a->devices[i]);
+    free(a->devices);
+    memset(a, 0, sizeof *a);
+}
+
+static int audience_load(sqlite3 *db, int64_t account, audience *a)
+{
+    memset(a, 0, sizeof *a);
+    a->device = EV_DEV_THIS;
+    cJSON *rules = obj_list(db, account, "merge_rule"), *sources = obj_list(db, account, "data_source"),
+          *traits = obj_list(db, account, "trait");
+    int ok = rules && sources && traits && (a->p = load_all(db, account)) != NULL;
+    for (const cJSON *o = ok ? rules->child : NULL; o; o = o->next)
+        if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "default")))
+            ev_merge_of(o, &a->cross, &a->device);
+    size_t nt = ok ? pn_profiles_trait_count(a->p) : 0, nv = ok ? pn_profiles_visitor_count(a->p) : 0;
+    ok = ok && (a->trait_ds = calloc(nt + 1, sizeof *a->trait_ds)) != NULL;
+    for (const cJSON *o = ok ? traits->child : NULL; o; o = o->next) {
+        char id[32];
+        int n = snprintf(id, sizeof id, "%lld", (long long)srv_num(o, "id"));
+        uint32_t t = pn_profiles_trait_find(a->p, id, (size_t)n);
+        if (t != PN_NONE)
+            a->trait_ds[t] = srv_num(o, "data_source_id");
+    }
+
+    sqlite3_stmt *st = ok ? store_prepare(db, "SELECT uuid, data_source_id, cid, last_ts FROM device_links WHERE "
+                                              "account_id = ? ORDER BY uuid, last_ts DESC, first_ts DESC, data_source_id, cid")
+                          : NULL;
+    ok = ok && st;
+    size_t cap = 0;
+    if (ok)
+        sqlite3_bind_int64(st, 1, account);
+    while (ok && sqlite3_step(st) == SQLITE_ROW) {
+        if (a->nlinks == cap) {
+            link *g = realloc(a->links, (cap = cap ? 2 * cap : 64) * sizeof *g);
+            if (!(ok = g != NULL))
+                break;
+            a->links = g;
+        }
+        link *k = &a->links[a->nlinks];
+        k->uuid = strdup((const char *)sqlite3_column_text(st, 0));
+        k->ds = sqlite3_column_int64(st, 1);
+        k->cid = strdup((const char *)sqlite3_column_text(st, 2));
+        k->last_ts = sqlite3_column_int64(st, 3);
+        a->nlinks++;
+        ok = k->uuid && k->cid;
+    }
+    sqlite3_finalize(st);
+    ok = ok && (a->by_cid = malloc((a->nlinks + 1) * sizeof *a->by_cid)) != NULL;
+    for (size_t i = 0; ok && i < a->nlinks; i++)
+        a->by_cid[i] = &a->links[i];
+    if (ok)
+        qsort(a->by_cid, a->nlinks, sizeof *a->by_cid, cmp_cid);
+
+    /* the devices: every profile with a realization of a trait of a device data source (the
+     * others are authenticated profiles), and every device seen with an authenticated id */
+    int64_t *cross = NULL;
+    size_t ncross = 0;
+    ok = ok && (cross = calloc((size_t)cJSON_GetArraySize(sources) + 1, sizeof *cross)) != NULL;
+    for (const cJSON *o = ok ? sources->child : NULL; o; o = o->next)
+        if (strcmp(srv_str(o, "id_type", "device"), "cross_device") == 0)
+            cross[ncross++] = srv_num(o, "id");
+    ok = ok && (a->devices = calloc(nv + a->nlinks + 1, sizeof *a->devices)) != NULL;
+    for (uint32_t v = 0; ok && v < nv; v++) {
+        size_t n, ulen;
+        const pn_realization *r = pn_profiles_visitor_traits(a->p, v, &n);
+        int device = 0;
+        for (size_t i = 0; i < n && !device; i++) {
+            device = 1;
+            for (size_t j = 0; j < ncross; j++)
+                device &= a->trait_ds[r[i].trait] != cross[j];
+        }
+        const char *u = pn_profiles_visitor_uuid(a->p, v, &ulen);
+        if (device)
+            ok = (a->devices[a->ndevices++] = strndup(u, ulen)) != NULL;
+    }
+    for (size_t i = 0; ok && i < a->nlinks; i++)
+        if (i == 0 || strcmp(a->links[i].uuid, a->links[i - 1].uuid))
+            ok = (a->devices[a->ndevices++] = strdup(a->links[i].uuid)) != NULL;
+    if (ok) { /* sorted, each once */
+        qsort(a->devices, a->ndevices, sizeof *a->devices, cmp_str);
+        size_t w = 0;
+        for (size_t i = 0; i < a->ndevices; i++) {
+            if (w && strcmp(a->devices[w - 1], a->devices[i]) == 0)
+                free(a->devices[i]);
+            else
+                a->devices[w++] = a->devices[i];
+        }
+        a->ndevices = w;
+    }
+    free(cross);
+    cJSON_Delete(rules), cJSON_Delete(sources), cJSON_Delete(traits);
+    if (!ok)
+        audience_free(a);
+    return ok ? 0 : -1;
+}
+
+/* The links of `uuid`: a range of a->links, the most recent first. */
+static const link *links_of(const audience *a, const char *uuid, size_t *n)
+{
+    size_t lo = 0, hi = a->nlinks;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(a->links[mid].uuid, uuid) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    size_t end = lo;
+    while (end < a->nlinks && strcmp(a->links[end].uuid, uuid) == 0)
+        end++;
+    *n = end - lo;
+    return a->links + lo;
+}
+
+static void add_source(source *src, size_t *n, uint32_t v, int64_t ds)
+{
+    if (v == PN_NONE)
+        return;
+    for (size_t i = 0; i < *n; i++)
+        if (src[i].v == v && src[i].ds == ds)
+            return;
+    src[(*n)++] = (source){v, ds};
+}
+
+/* The profiles the merge rule takes for `uuid`, into src (room for 1 + 2 * a->nlinks). */
+static size_t sources_of(const audience *a, const char *uuid, source *src)
+{
+    size_t n = 0, nl;
+    const link *own = links_of(a, uuid, &nl);
+    if (a->device != EV_DEV_NONE)
+        add_source(src, &n, pn_profiles_visitor_find(a->p, uuid, strlen(uuid)), 0);
+    if (a->device == EV_DEV_GRAPH)
+        for (size_t i = 0; i < nl; i++) { /* the devices seen with one of its authenticated ids */
+            link key = {NULL, own[i].cid, own[i].ds, 0}, *kp = &key;
+            link **at = bsearch(&kp, a->by_cid, a->nlinks, sizeof *a->by_cid, cmp_cid);
+            while (at && at > a->by_cid && cmp_cid(at - 1, &kp) == 0)
+                at--;
+            for (; at && at < a->by_cid + a->nlinks && cmp_cid(at, &kp) == 0; at++)
+                add_source(src, &n, pn_profiles_visitor_find(a->p, (*at)->uuid, strlen((*at)->uuid)), 0);
+        }
+    size_t take = a->cross == EV_CROSS_NONE ? 0 : a->cross == EV_CROSS_ALL ? nl : nl > 0;
+    for (size_t i = 0; i < take; i++)
+        add_source(src, &n, pn_profiles_visitor_find(a->p, own[i].cid, strlen(own[i].cid)), own[i].ds);
+    return n;
+}
+
 int export_destination(srv_ctx *c, int64_t id, srv_resp *r)
 {
     cJSON *dst;
@@ -62,7 +262,9 @@ int export_destination(srv_ctx *c, int64_t id, srv_resp *r)
     cJSON_AddNumberToObject(out, "generated_at", (double)srv_now());
     cJSON *segments = cJSON_AddArrayToObject(out, "segments");
     cJSON *excluded = cJSON_AddArrayToObject(out, "excluded");
-    pn_profiles *p = NULL;
+    audience aud;
+    int loaded = 0;
+    source *src = NULL;
     int64_t now = srv_now();
     for (const cJSON *e = cJSON_IsArray(ids) ? ids->child : NULL; e; e = e->next) {
         int64_t sid = (int64_t)e->valuedouble;
@@ -101,22 +303,25 @@ int export_destination(srv_ctx *c, int64_t id, srv_resp *r)
             const cJSON *rule = cJSON_GetObjectItemCaseSensitive(seg, "rule");
             pn_segment_rule *parsed = NULL;
             pn_error err;
-            if (!p)
-                p = load_all(c->db, c->account);
-            if (!p || !cJSON_IsString(rule) ||
+            if (!loaded && audience_load(c->db, c->account, &aud) == 0) {
+                loaded = 1;
+                src = malloc((1 + 2 * aud.nlinks) * sizeof *src);
+            }
+            if (!loaded || !src || !cJSON_IsString(rule) ||
                 pn_segment_rule_parse(rule->valuestring, strlen(rule->valuestring), &parsed, NULL, &err) != PN_OK) {
                 cJSON_Delete(o);
                 cJSON_Delete(seg);
                 cJSON_Delete(out);
                 cJSON_Delete(dst);
-                pn_profiles_free(p);
+                if (loaded)
+                    audience_free(&aud);
+                free(src);
                 return srv_fail(r, 500, "segment %lld cannot be evaluated for the export", (long long)sid);
             }
-            for (uint32_t v = 0; v < pn_profiles_visitor_count(p); v++) {
-                eval_ctx ec = {p, v};
-                size_t ulen;
+            for (size_t d = 0; d < aud.ndevices; d++) {
+                eval_ctx ec = {&aud, src, sources_of(&aud, aud.devices[d], src)};
                 if (pn_segment_rule_eval(parsed, count, &ec, now))
-                    cJSON_AddItemToArray(visitors, cJSON_CreateString(pn_profiles_visitor_uuid(p, v, &ulen)));
+                    cJSON_AddItemToArray(visitors, cJSON_CreateString(aud.devices[d]));
             }
             pn_segment_rule_free(parsed);
         }
@@ -124,7 +329,9 @@ int export_destination(srv_ctx *c, int64_t id, srv_resp *r)
         cJSON_AddItemToArray(segments, o);
         cJSON_Delete(seg);
     }
-    pn_profiles_free(p);
+    if (loaded)
+        audience_free(&aud);
+    free(src);
     cJSON_Delete(dst);
     return srv_ok(r, 200, out);
 }

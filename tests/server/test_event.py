@@ -182,12 +182,25 @@ try:
         assert st == 200, a
         return sorted(a["traits"]), a["segments"]
 
+    # the export evaluates rule segments under the same default merge rule, for each device
+    st, dst = srv.request("POST", "/destinations", {"name": "merged", "type": "server",
+                                                    "segment_ids": [seg_loan["id"], seg_gold["id"]]}, A)
+    assert st == 201, dst
+
+    def exported(seg):
+        st, ex = srv.request("GET", f"/destinations/{dst['id']}/export", None, A)
+        assert st == 200, ex
+        return {s["segment_id"]: set(s["visitors"]) for s in ex["segments"]}[seg["id"]] & {"phone", "laptop", "alice", "bob"}
+
     rule("none", "this_device")
     check(traits_of(d_uuid="laptop")[0] == [], "this device: the laptop has no trait")
     check(traits_of(d_uuid="phone")[0] == [loan], "this device: the phone has its own")
+    check(exported(seg_loan) == {"phone"} and exported(seg_gold) == set(),
+          f"export, this device: {exported(seg_loan)} {exported(seg_gold)} (authenticated ids are no devices)")
     rule("none", "device_graph")
     t, s = traits_of(d_uuid="laptop")
     check(t == [loan] and seg_loan["id"] in s, f"device graph: the laptop gets the phone's trait and segment: {t} {s}")
+    check(exported(seg_loan) == {"phone", "laptop"}, f"export, device graph: {exported(seg_loan)}")
     rule("current_authenticated", "this_device")
     check(traits_of(d_uuid="laptop")[0] == [], "current authenticated: no id in this call, nothing")
     t, s = traits_of(d_uuid="laptop", d_cid=alice)
@@ -196,12 +209,17 @@ try:
     ev(d_uuid="laptop", d_cid=bob)  # bob is now the laptop's last authenticated id
     rule("last_authenticated", "this_device")
     check(traits_of(d_uuid="laptop")[0] == [silver], "last authenticated: bob was last")
+    check(exported(seg_gold) == {"phone"}, f"export, last authenticated: alice for the phone, bob for the laptop: "
+                                            f"{exported(seg_gold)}")
     rule("all_cross_device", "this_device")
     check(traits_of(d_uuid="laptop")[0] == sorted([gold, silver]), "all cross-device: alice and bob")
+    check(exported(seg_gold) == {"phone", "laptop"}, f"export, all cross-device: {exported(seg_gold)}")
     rule("all_cross_device", "device_graph")
     check(traits_of(d_uuid="laptop")[0] == sorted([gold, silver, loan]), "all cross-device and the device graph")
     rule("current_authenticated", "none")
     check(traits_of(d_uuid="phone", d_cid=alice)[0] == [gold], "no device part: only the authenticated profile")
+    check(exported(seg_gold) == {"phone"} and exported(seg_loan) == set(),
+          f"export, no device part, the last authenticated id for the current one: {exported(seg_gold)} {exported(seg_loan)}")
     rule("none", "this_device")
     # a model with its own merge rule: a baseline realized on a linked device puts the visitor in it
     st, mr = srv.request("POST", "/merge-rules", {"name": "graph", "device": "device_graph"}, A)
