@@ -203,7 +203,7 @@ static int demo_config(srv_ctx *c, srv_resp *r)
             continue;
         char dest[32];
         snprintf(dest, sizeof dest, "%lld", (long long)id->valuedouble);
-        srv_req tq = {"POST", "", NULL, NULL, dest, NULL, NULL, 0};
+        srv_req tq = {"POST", "", NULL, NULL, dest, NULL, NULL, 0, NULL, NULL, NULL};
         srv_resp tr = {0};
         if (snap_token_new(c, model, &tq, &tr) == 0 && tr.status == 201 && tr.json) {
             cJSON_Delete(snapshot);

@@ -6,9 +6,12 @@
  * rule takes (the last one seen, or all; an export is no call, so "current" means the last one
  * seen), each of those only with the traits of its own cross-device data source. Predictive
  * segments list the visitors the server itself classified (at training or on an /event call);
- * personas reported by edge scorers are kept apart (edge_reports) and never exported as such. */
+ * personas reported by edge scorers are kept apart (edge_reports) and never exported as such.
+ * Visitors are listed in byte order of their ids: ?limit= pages them, ?after= starts after an id
+ * (a segment's next_after), ?segment_id= takes one mapped segment. */
 #include "srv.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -249,14 +252,58 @@ static size_t sources_of(const audience *a, const char *uuid, source *src)
     return n;
 }
 
-int export_destination(srv_ctx *c, int64_t id, srv_resp *r)
+/* One segment's page of visitors: those after `after` (byte order; NULL: from the first), at most
+ * `limit` of them; every qualifying visitor is counted in the population. */
+typedef struct page {
+    const char *after;
+    long long limit;
+    cJSON *visitors;
+    long long population;
+    const char *last; /* the last visitor listed (in `visitors`) */
+    int more;         /* a qualifying visitor was left for the next page */
+} page;
+
+static void page_add(page *pg, const char *uuid)
 {
+    pg->population++;
+    if (pg->after && strcmp(uuid, pg->after) <= 0)
+        return;
+    if (cJSON_GetArraySize(pg->visitors) >= pg->limit) {
+        pg->more = 1;
+        return;
+    }
+    cJSON *v = cJSON_CreateString(uuid);
+    cJSON_AddItemToArray(pg->visitors, v);
+    if (v)
+        pg->last = v->valuestring;
+}
+
+int export_destination(srv_ctx *c, int64_t id, const srv_req *q, srv_resp *r)
+{
+    /* paging: ?limit=N visitors a segment at most, ?after=ID those after it, ?segment_id=S that
+     * segment only; each segment says where its next page starts */
+    long long limit = LLONG_MAX, only = 0;
+    char *end = NULL;
+    if (q && q->limit && ((limit = strtoll(q->limit, &end, 10)) < 1 || limit > 1000000 || *end || end == q->limit))
+        return srv_fail(r, 400, "the query argument 'limit' must be a number of visitors from 1 to 1000000, got '%.40s'",
+                        q->limit);
+    if (q && q->segment && ((only = strtoll(q->segment, &end, 10)) < 1 || *end || end == q->segment))
+        return srv_fail(r, 400, "the query argument 'segment_id' must be a segment id, got '%.40s'", q->segment);
+    const char *after = q ? q->after : NULL;
+
     cJSON *dst;
     if (res_load(c, &srv_destinations, id, "READ", &dst, r))
         return r->status;
     srv_sync_events(c->cfg); /* export every event acknowledged so far */
     uint32_t dl = labels_from_json(cJSON_GetObjectItemCaseSensitive(dst, "dec_labels"));
     const cJSON *ids = cJSON_GetObjectItemCaseSensitive(dst, "segment_ids");
+    int mapped = !only;
+    for (const cJSON *e = cJSON_IsArray(ids) ? ids->child : NULL; e && !mapped; e = e->next)
+        mapped = (int64_t)e->valuedouble == only;
+    if (!mapped) {
+        cJSON_Delete(dst);
+        return srv_fail(r, 404, "segment %lld is not mapped to destination %lld", only, (long long)id);
+    }
     cJSON *out = cJSON_CreateObject();
     cJSON_AddNumberToObject(out, "destination_id", (double)id);
     cJSON_AddNumberToObject(out, "generated_at", (double)srv_now());
@@ -268,6 +315,8 @@ int export_destination(srv_ctx *c, int64_t id, srv_resp *r)
     int64_t now = srv_now();
     for (const cJSON *e = cJSON_IsArray(ids) ? ids->child : NULL; e; e = e->next) {
         int64_t sid = (int64_t)e->valuedouble;
+        if (only && sid != only)
+            continue;
         cJSON *seg = obj_get(c->db, c->account, "segment", sid, NULL, NULL);
         if (!seg)
             continue;
@@ -288,7 +337,7 @@ int export_destination(srv_ctx *c, int64_t id, srv_resp *r)
         cJSON *o = cJSON_CreateObject();
         cJSON_AddNumberToObject(o, "segment_id", (double)sid);
         cJSON_AddStringToObject(o, "name", cJSON_IsString(name) ? name->valuestring : "");
-        cJSON *visitors = cJSON_AddArrayToObject(o, "visitors");
+        page pg = {after, limit, cJSON_AddArrayToObject(o, "visitors"), 0, NULL, 0};
         if (srv_num(seg, "model_id")) {
             sqlite3_stmt *st = store_prepare(c->db, "SELECT uuid FROM classifications WHERE model_id = ? AND "
                                                     "baseline_id = ? ORDER BY uuid");
@@ -296,7 +345,7 @@ int export_destination(srv_ctx *c, int64_t id, srv_resp *r)
                 sqlite3_bind_int64(st, 1, srv_num(seg, "model_id"));
                 sqlite3_bind_int64(st, 2, srv_num(seg, "baseline_id"));
                 while (sqlite3_step(st) == SQLITE_ROW)
-                    cJSON_AddItemToArray(visitors, cJSON_CreateString((const char *)sqlite3_column_text(st, 0)));
+                    page_add(&pg, (const char *)sqlite3_column_text(st, 0));
                 sqlite3_finalize(st);
             }
         } else {
@@ -321,11 +370,15 @@ int export_destination(srv_ctx *c, int64_t id, srv_resp *r)
             for (size_t d = 0; d < aud.ndevices; d++) {
                 eval_ctx ec = {&aud, src, sources_of(&aud, aud.devices[d], src)};
                 if (pn_segment_rule_eval(parsed, count, &ec, now))
-                    cJSON_AddItemToArray(visitors, cJSON_CreateString(aud.devices[d]));
+                    page_add(&pg, aud.devices[d]);
             }
             pn_segment_rule_free(parsed);
         }
-        cJSON_AddNumberToObject(o, "population", cJSON_GetArraySize(visitors));
+        cJSON_AddNumberToObject(o, "population", (double)pg.population);
+        if (pg.more && pg.last)
+            cJSON_AddStringToObject(o, "next_after", pg.last);
+        else
+            cJSON_AddNullToObject(o, "next_after");
         cJSON_AddItemToArray(segments, o);
         cJSON_Delete(seg);
     }

@@ -210,7 +210,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
                           MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "wait"),
                           MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "destination"),
                           MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_NONE_MATCH), st->body,
-                          st->len}};
+                          st->len, MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "limit"),
+                          MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "after"),
+                          MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "segment_id")}};
         st->api_queued = 1;
         pthread_mutex_lock(&s->jobs_mu);
         MHD_suspend_connection(conn);

@@ -119,7 +119,7 @@ void srv_route(srv_ctx *c, const srv_req *q, srv_resp *r)
             method_not_allowed(q, "POST", r);
     } else if (res == &srv_destinations && ACTION("export")) {
         if (is_get)
-            export_destination(c, id, r);
+            export_destination(c, id, q, r);
         else
             method_not_allowed(q, "GET", r);
     } else if (res == &srv_models && ACTION("report")) {

@@ -73,6 +73,7 @@ typedef struct srv_req {
     const char *if_none_match; /* the If-None-Match header or NULL */
     const char *body;
     size_t body_len;
+    const char *limit, *after, *segment; /* the export's ?limit=, ?after=, ?segment_id= or NULL */
 } srv_req;
 
 typedef struct srv_resp {
@@ -267,7 +268,7 @@ uint32_t segment_labels(sqlite3 *db, int64_t account, const cJSON *segment);
 
 /* Section - Segment export (export.c) */
 
-int export_destination(srv_ctx *c, int64_t id, srv_resp *r);
+int export_destination(srv_ctx *c, int64_t id, const srv_req *q, srv_resp *r);
 
 /* Section - The web demo (demo.c), only with serve --demo-dir */
 

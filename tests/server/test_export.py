@@ -1,6 +1,8 @@
 """Segment export for a destination: DEC-conflicting segments are left out with their reason;
 predictive segments list the server's own classifications; edge-reported personas are recorded
 as such and re-scored, never exported as reported."""
+import urllib.parse
+
 from pnserver import Server, Store, check, finish, persona_events, sql, trained_model
 
 store = Store()
@@ -47,6 +49,29 @@ try:
     check("edge1" not in got[pred[baselines[2]]], "the edge-reported persona is not")
     check(all(ex["segments"][i]["population"] == len(ex["segments"][i]["visitors"]) for i in range(len(ex["segments"]))),
           "populations")
+    check(all(x["next_after"] is None for x in ex["segments"]), "an export without a limit is whole")
+
+    # paging: one segment, 50 visitors a page, each page after the last one's end
+    full, pages, after = sorted(got[s_web["id"]]), [], None
+    while len(pages) < 100:
+        q = f"?segment_id={s_web['id']}&limit=50" + (f"&after={urllib.parse.quote(after)}" if after else "")
+        st, pg = srv.request("GET", f"/destinations/{ads['id']}/export{q}", None, A)
+        assert st == 200 and len(pg["segments"]) == 1, (st, pg)
+        x = pg["segments"][0]
+        check(x["population"] == len(full), f"a page counts the whole population: {x['population']} {len(full)}")
+        pages.append(x["visitors"])
+        if x["next_after"] is None:
+            break
+        after = x["next_after"]
+    check(sum(pages, []) == full and all(len(p) <= 50 for p in pages) and len(pages) == (len(full) + 49) // 50,
+          f"the pages list every visitor once, in order: {len(pages)} pages, {len(sum(pages, []))} of {len(full)}")
+    st, pg = srv.request("GET", f"/destinations/{ads['id']}/export?limit=7", None, A)
+    check(st == 200 and all(len(x["visitors"]) <= 7 for x in pg["segments"]) and
+          pg["segments"][0]["next_after"] == pg["segments"][0]["visitors"][-1], f"a limit for every segment: {st}")
+    for q, want in [("limit=0", 400), ("limit=x", 400), ("limit=1000001", 400), ("segment_id=x", 400),
+                    (f"segment_id={s_crm['id'] + 1000}", 404), (f"segment_id={pred[baselines[1]]}", 404)]:
+        st, e = srv.request("GET", f"/destinations/{ads['id']}/export?{q}", None, A)
+        check(st == want and "error" in e, f"?{q}: {st} {e}")
 
     # a destination whose labels conflict with the model's DEC union gets none of its segments
     st, m2 = srv.request("POST", "/models", {"name": "crm model", "baselines": baselines[:2], "data_source_id": crm["id"]}, A)
