@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Repeats the /event load benchmark and prints medians: the host's noise (other machines share
+# it) is as large as most changes, so one run says little. With several binaries the runs are
+# interleaved (A B A B ...), so that a slow minute of the host falls on all of them, and each is
+# compared with the first pair by pair.
+#
+#   tests/bench/bench_event_series.sh RUNS DURATION_S CONNECTIONS PERSONAE [PERSONAE ...]
+#   env: as bench_event.sh (RETRAIN, IDLE, RULES, ...), passed on to every run
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+RUNS=$1 DURATION=$2 CONNS=$3
+shift 3
+export RUNS DURATION CONNS
+exec python3 - "$@" <<'PY'
+import os, re, statistics, subprocess, sys
+
+bins = sys.argv[1:]
+runs, dur, conns = int(os.environ["RUNS"]), os.environ["DURATION"], os.environ["CONNS"]
+got = {b: [] for b in bins}
+for i in range(runs):
+    for b in bins:
+        out = subprocess.run(["tests/bench/bench_event.sh", b, dur, conns], capture_output=True, text=True).stdout
+        m = re.search(r"^req/s (\d+)\s+p50 ([\d.]+) ms\s+p99 ([\d.]+) ms", out, re.M)
+        ok = "every acknowledged event is stored" in out
+        if not m:
+            sys.exit(f"run {i + 1} of {b} gave no result:\n{out}")
+        got[b].append((int(m.group(1)), float(m.group(3)), ok))
+        print(f"run {i + 1} {b}: {m.group(1)} req/s, p99 {m.group(3)} ms{'' if ok else ', STORED != ACKNOWLEDGED'}",
+              flush=True)
+print(f"\n{runs} runs of {dur} s at {conns} connections (RETRAIN={os.environ.get('RETRAIN', '1')}): median (range)")
+for b in bins:
+    rate, p99 = [r[0] for r in got[b]], [r[1] for r in got[b]]
+    line = (f"{b}: {statistics.median(rate):,.0f} req/s ({min(rate):,}-{max(rate):,}), "
+            f"p99 {statistics.median(p99):.2f} ms ({min(p99):.2f}-{max(p99):.2f}), "
+            f"acknowledged = stored in {sum(r[2] for r in got[b])} of {runs}")
+    if b != bins[0]:
+        base = got[bins[0]]
+        line += (f"; against {bins[0]}: faster in {sum(x[0] > y[0] for x, y in zip(got[b], base))} of {runs} pairs, "
+                 f"lower p99 in {sum(x[1] < y[1] for x, y in zip(got[b], base))}")
+    print(line)
+PY
