@@ -22,7 +22,7 @@
 /* A device's link to an authenticated id (device_links). */
 typedef struct link {
     char *uuid, *cid;
-    int64_t ds, last_ts;
+    int64_t ds;
 } link;
 
 /* A profile a device's merged profile takes: all of it (ds 0), or only the traits of data source
@@ -42,6 +42,8 @@ typedef struct audience {
     link **by_cid;     /* the same, by (data source, authenticated id) */
     char **devices;    /* what is listed: devices with a realization of a device trait, or a link */
     size_t ndevices;
+    source *srcs;      /* the profiles each device's merged profile takes, device after device */
+    size_t *src_at;    /* device d's are srcs[src_at[d] .. src_at[d + 1]) */
 } audience;
 
 typedef struct eval_ctx {
@@ -107,8 +109,12 @@ static void audience_free(audience *a)
     for (size_t i = 0; i < a->ndevices; i++)
         free(a->devices[i]);
     free(a->devices);
+    free(a->srcs);
+    free(a->src_at);
     memset(a, 0, sizeof *a);
 }
+
+static int merge_all(audience *a);
 
 static int audience_load(sqlite3 *db, int64_t account, audience *a)
 {
@@ -130,7 +136,7 @@ static int audience_load(sqlite3 *db, int64_t account, audience *a)
             a->trait_ds[t] = srv_num(o, "data_source_id");
     }
 
-    sqlite3_stmt *st = ok ? store_prepare(db, "SELECT uuid, data_source_id, cid, last_ts FROM device_links WHERE "
+    sqlite3_stmt *st = ok ? store_prepare(db, "SELECT uuid, data_source_id, cid FROM device_links WHERE "
                                               "account_id = ? ORDER BY uuid, last_ts DESC, first_ts DESC, data_source_id, cid")
                           : NULL;
     ok = ok && st;
@@ -148,7 +154,6 @@ static int audience_load(sqlite3 *db, int64_t account, audience *a)
         k->uuid = strdup((const char *)sqlite3_column_text(st, 0));
         k->ds = sqlite3_column_int64(st, 1);
         k->cid = strdup((const char *)sqlite3_column_text(st, 2));
-        k->last_ts = sqlite3_column_int64(st, 3);
         a->nlinks++;
         ok = k->uuid && k->cid;
     }
@@ -197,6 +202,7 @@ static int audience_load(sqlite3 *db, int64_t account, audience *a)
     }
     free(cross);
     cJSON_Delete(rules), cJSON_Delete(sources), cJSON_Delete(traits);
+    ok = ok && merge_all(a) == 0;
     if (!ok)
         audience_free(a);
     return ok ? 0 : -1;
@@ -239,7 +245,7 @@ static size_t sources_of(const audience *a, const char *uuid, source *src)
         add_source(src, &n, pn_profiles_visitor_find(a->p, uuid, strlen(uuid)), 0);
     if (a->device == EV_DEV_GRAPH)
         for (size_t i = 0; i < nl; i++) { /* the devices seen with one of its authenticated ids */
-            link key = {NULL, own[i].cid, own[i].ds, 0}, *kp = &key;
+            link key = {NULL, own[i].cid, own[i].ds}, *kp = &key;
             link **at = bsearch(&kp, a->by_cid, a->nlinks, sizeof *a->by_cid, cmp_cid);
             while (at && at > a->by_cid && cmp_cid(at - 1, &kp) == 0)
                 at--;
@@ -252,13 +258,41 @@ static size_t sources_of(const audience *a, const char *uuid, source *src)
     return n;
 }
 
+/* The sources of every device, computed once for all the segments of the export. */
+static int merge_all(audience *a)
+{
+    source *scratch = malloc((1 + 2 * a->nlinks) * sizeof *scratch);
+    size_t cap = 0;
+    int ok = scratch && (a->src_at = malloc((a->ndevices + 1) * sizeof *a->src_at)) != NULL;
+    if (ok)
+        a->src_at[0] = 0;
+    for (size_t d = 0; ok && d < a->ndevices; d++) {
+        size_t n = sources_of(a, a->devices[d], scratch), at = a->src_at[d];
+        if (at + n > cap) {
+            size_t c = cap ? cap : 64;
+            while (c < at + n)
+                c *= 2;
+            source *g = realloc(a->srcs, c * sizeof *g);
+            if (!(ok = g != NULL))
+                break;
+            a->srcs = g;
+            cap = c;
+        }
+        if (n)
+            memcpy(a->srcs + at, scratch, n * sizeof *scratch);
+        a->src_at[d + 1] = at + n;
+    }
+    free(scratch);
+    return ok ? 0 : -1;
+}
+
 /* One segment's page of visitors: those after `after` (byte order; NULL: from the first), at most
  * `limit` of them; every qualifying visitor is counted in the population. */
 typedef struct page {
     const char *after;
     long long limit;
     cJSON *visitors;
-    long long population;
+    long long listed, population;
     const char *last; /* the last visitor listed (in `visitors`) */
     int more;         /* a qualifying visitor was left for the next page */
 } page;
@@ -268,12 +302,13 @@ static void page_add(page *pg, const char *uuid)
     pg->population++;
     if (pg->after && strcmp(uuid, pg->after) <= 0)
         return;
-    if (cJSON_GetArraySize(pg->visitors) >= pg->limit) {
+    if (pg->listed >= pg->limit) {
         pg->more = 1;
         return;
     }
     cJSON *v = cJSON_CreateString(uuid);
     cJSON_AddItemToArray(pg->visitors, v);
+    pg->listed++;
     if (v)
         pg->last = v->valuestring;
 }
@@ -311,7 +346,6 @@ int export_destination(srv_ctx *c, int64_t id, const srv_req *q, srv_resp *r)
     cJSON *excluded = cJSON_AddArrayToObject(out, "excluded");
     audience aud;
     int loaded = 0;
-    source *src = NULL;
     int64_t now = srv_now();
     for (const cJSON *e = cJSON_IsArray(ids) ? ids->child : NULL; e; e = e->next) {
         int64_t sid = (int64_t)e->valuedouble;
@@ -337,7 +371,7 @@ int export_destination(srv_ctx *c, int64_t id, const srv_req *q, srv_resp *r)
         cJSON *o = cJSON_CreateObject();
         cJSON_AddNumberToObject(o, "segment_id", (double)sid);
         cJSON_AddStringToObject(o, "name", cJSON_IsString(name) ? name->valuestring : "");
-        page pg = {after, limit, cJSON_AddArrayToObject(o, "visitors"), 0, NULL, 0};
+        page pg = {after, limit, cJSON_AddArrayToObject(o, "visitors"), 0, 0, NULL, 0};
         if (srv_num(seg, "model_id")) {
             sqlite3_stmt *st = store_prepare(c->db, "SELECT uuid FROM classifications WHERE model_id = ? AND "
                                                     "baseline_id = ? ORDER BY uuid");
@@ -352,11 +386,9 @@ int export_destination(srv_ctx *c, int64_t id, const srv_req *q, srv_resp *r)
             const cJSON *rule = cJSON_GetObjectItemCaseSensitive(seg, "rule");
             pn_segment_rule *parsed = NULL;
             pn_error err;
-            if (!loaded && audience_load(c->db, c->account, &aud) == 0) {
-                loaded = 1;
-                src = malloc((1 + 2 * aud.nlinks) * sizeof *src);
-            }
-            if (!loaded || !src || !cJSON_IsString(rule) ||
+            if (!loaded)
+                loaded = audience_load(c->db, c->account, &aud) == 0;
+            if (!loaded || !cJSON_IsString(rule) ||
                 pn_segment_rule_parse(rule->valuestring, strlen(rule->valuestring), &parsed, NULL, &err) != PN_OK) {
                 cJSON_Delete(o);
                 cJSON_Delete(seg);
@@ -364,11 +396,10 @@ int export_destination(srv_ctx *c, int64_t id, const srv_req *q, srv_resp *r)
                 cJSON_Delete(dst);
                 if (loaded)
                     audience_free(&aud);
-                free(src);
                 return srv_fail(r, 500, "segment %lld cannot be evaluated for the export", (long long)sid);
             }
             for (size_t d = 0; d < aud.ndevices; d++) {
-                eval_ctx ec = {&aud, src, sources_of(&aud, aud.devices[d], src)};
+                eval_ctx ec = {&aud, aud.srcs + aud.src_at[d], aud.src_at[d + 1] - aud.src_at[d]};
                 if (pn_segment_rule_eval(parsed, count, &ec, now))
                     page_add(&pg, aud.devices[d]);
             }
@@ -384,7 +415,6 @@ int export_destination(srv_ctx *c, int64_t id, const srv_req *q, srv_resp *r)
     }
     if (loaded)
         audience_free(&aud);
-    free(src);
     cJSON_Delete(dst);
     return srv_ok(r, 200, out);
 }

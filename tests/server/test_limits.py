@@ -26,7 +26,7 @@ try:
     else:
         print("skipped the raise: this machine's hard limit is", hard)
 
-    # a hard limit of 512: 256 connections at most; the 300th is refused, the server goes on
+    # a hard limit of 512: 256 connections at most; the 300th waits its turn, the server goes on
     srv = Server(store, preexec=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (512, 512)))
     try:
         check(soft_limit(srv.proc.pid) == 512, "soft limit raised to the hard one")
