@@ -150,10 +150,16 @@ end
             retrain_took.append(time.time() - t)
         trainer = threading.Thread(target=retrain)
         trainer.start()
+    def cpu():  # the server's processor time so far, all its threads: user, system (seconds)
+        f = open(f"/proc/{srv.pid}/stat").read().rsplit(")", 1)[1].split()
+        hz = os.sysconf("SC_CLK_TCK")
+        return int(f[11]) / hz, int(f[12]) / hz
+    cpu0 = cpu()
     t0 = time.time()
     cmd = ["wrk", "-t", os.environ.get("WRK_THREADS", "2"), "-c", str(CONNS), "-d", f"{DUR}s", "--latency", "-s", lua, base]
     out = subprocess.run(cmd, capture_output=True, text=True).stdout
     wall = time.time() - t0
+    cpu1 = cpu()
     if trainer:
         trainer.join()
     print(" ".join(cmd))
@@ -168,6 +174,9 @@ end
         total = next(int(l.split()[1]) for l in open(cg) if l.startswith("totals:"))
         print(f"callgrind: {total / max(1, ok):,.0f} instructions per acknowledged call, all threads ({cg})")
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    user, system = ((b - a) * 1e6 / max(1, r["requests"]) for a, b in zip(cpu0, cpu1))
+    print(f"server processor time per call: {user + system:.1f} us (user {user:.1f}, system {system:.1f}; "
+          f"all its threads, retraining included)")
     if RETRAIN:
         print(f"retraining the 10 models took {retrain_took[0]:.1f} s of the run" if retrain_took else "retraining failed")
     print(f"req/s {rps:.0f}  p50 {r['p50_us'] / 1000:.2f} ms  p99 {r['p99_us'] / 1000:.2f} ms  "

@@ -22,20 +22,24 @@ for i in range(runs):
         out = subprocess.run(["tests/bench/bench_event.sh", b, dur, conns], capture_output=True, text=True).stdout
         m = re.search(r"^req/s (\d+)\s+p50 ([\d.]+) ms\s+p99 ([\d.]+) ms", out, re.M)
         ok = "every acknowledged event is stored" in out
+        cpu = re.search(r"^server processor time per call: ([\d.]+) us", out, re.M)
         if not m:
             sys.exit(f"run {i + 1} of {b} gave no result:\n{out}")
-        got[b].append((int(m.group(1)), float(m.group(3)), ok))
-        print(f"run {i + 1} {b}: {m.group(1)} req/s, p99 {m.group(3)} ms{'' if ok else ', STORED != ACKNOWLEDGED'}",
+        got[b].append((int(m.group(1)), float(m.group(3)), ok, float(cpu.group(1))))
+        print(f"run {i + 1} {b}: {m.group(1)} req/s, p99 {m.group(3)} ms, server {cpu.group(1)} us/call"
+              f"{'' if ok else ', STORED != ACKNOWLEDGED'}",
               flush=True)
 print(f"\n{runs} runs of {dur} s at {conns} connections (RETRAIN={os.environ.get('RETRAIN', '1')}): median (range)")
 for b in bins:
-    rate, p99 = [r[0] for r in got[b]], [r[1] for r in got[b]]
+    rate, p99, cpu = [r[0] for r in got[b]], [r[1] for r in got[b]], [r[3] for r in got[b]]
     line = (f"{b}: {statistics.median(rate):,.0f} req/s ({min(rate):,}-{max(rate):,}), "
             f"p99 {statistics.median(p99):.2f} ms ({min(p99):.2f}-{max(p99):.2f}), "
+            f"server processor {statistics.median(cpu):.1f} us/call ({min(cpu):.1f}-{max(cpu):.1f}), "
             f"acknowledged = stored in {sum(r[2] for r in got[b])} of {runs}")
     if b != bins[0]:
         base = got[bins[0]]
         line += (f"; against {bins[0]}: faster in {sum(x[0] > y[0] for x, y in zip(got[b], base))} of {runs} pairs, "
-                 f"lower p99 in {sum(x[1] < y[1] for x, y in zip(got[b], base))}")
+                 f"lower p99 in {sum(x[1] < y[1] for x, y in zip(got[b], base))}, "
+                 f"less processor in {sum(x[3] < y[3] for x, y in zip(got[b], base))}")
     print(line)
 PY
