@@ -42,6 +42,27 @@ size_t ev_view_trait(const ev_view *v, int64_t id)
     return lo < v->ntraits && v->traits[lo].id == id ? lo : EV_NOT_FOUND;
 }
 
+size_t ev_view_trait_from(const ev_view *v, int64_t id, size_t *from)
+{
+    size_t lo = *from, hi = lo, step = 1, n = v->ntraits;
+    while (hi < n && v->traits[hi].id < id) { /* everything before hi + 1 is smaller */
+        lo = hi + 1;
+        hi = lo + step;
+        step *= 2;
+    }
+    if (hi > n)
+        hi = n;
+    while (lo < hi) { /* the first id >= id is in [lo, hi] */
+        size_t mid = lo + (hi - lo) / 2;
+        if (v->traits[mid].id < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    *from = lo;
+    return lo < n && v->traits[lo].id == id ? lo : EV_NOT_FOUND;
+}
+
 int ev_view_is_cross_source(const ev_view *v, int64_t ds)
 {
     for (size_t i = 0; i < v->ncross; i++)

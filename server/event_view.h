@@ -92,6 +92,11 @@ typedef struct ev_view {
 
 /* The position of trait `id` in v->traits, or EV_NOT_FOUND. */
 size_t ev_view_trait(const ev_view *v, int64_t id);
+/* The same for ids asked in ascending order (a profile's distinct traits): the search starts at
+ * *from, where the previous one stopped, and gallops, so a profile of d traits costs about
+ * d log(gap) steps instead of d log(ntraits), and the steps are the short predictable ones.
+ * *from starts at 0; an id smaller than the previous one is not found (EV_NOT_FOUND). */
+size_t ev_view_trait_from(const ev_view *v, int64_t id, size_t *from);
 int ev_view_is_cross_source(const ev_view *v, int64_t ds);
 const ev_model *ev_view_model(const ev_view *v, int64_t id); /* NULL when not a model of it */
 

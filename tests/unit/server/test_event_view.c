@@ -2,7 +2,8 @@
  * view while refreshes (a training, a catalog write) replace it. Each view a call gets must be
  * one it holds a reference to: a call that got the slot's newer view without a reference would
  * release it once too often, and the view would be freed under the calls still using it (the
- * AddressSanitizer build of this test reports that as a use after free). */
+ * AddressSanitizer build of this test reports that as a use after free). And the searches of a
+ * view's traits. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -87,10 +88,42 @@ static void calls_keep_their_view_through_refreshes(void **state)
     snprintf(side, sizeof side, "%s-shm", s.path), unlink(side);
 }
 
+/* ev_view_trait_from, asked ids in ascending order (with repeats, gaps and ids past either end),
+ * finds what the plain binary search finds, on views of 0 to 300 traits. */
+static void ascending_searches_agree_with_binary_search(void **state)
+{
+    (void)state;
+    srand(7);
+    for (int round = 0; round < 2000; round++) {
+        size_t n = (size_t)(rand() % 301);
+        ev_trait *traits = calloc(n ? n : 1, sizeof *traits);
+        int64_t id = rand() % 5;
+        for (size_t i = 0; i < n; i++)
+            traits[i].id = id += 1 + rand() % (round % 2 ? 3 : 40);
+        ev_view v = {.traits = traits, .ntraits = n};
+        size_t from = 0;
+        int64_t q = -1;
+        for (int k = 0; k < 80; k++) {
+            q += rand() % 4 == 0 ? 0 : rand() % (round % 3 == 0 ? 200 : 20); /* repeats, short and long gaps */
+            assert_int_equal(ev_view_trait_from(&v, q, &from), ev_view_trait(&v, q));
+            assert_true(from <= n);
+        }
+        free(traits);
+    }
+    /* an id below the last one asked is not found, even when the view has it */
+    ev_trait t[3] = {{.id = 1}, {.id = 5}, {.id = 9}};
+    ev_view v = {.traits = t, .ntraits = 3};
+    size_t from = 0;
+    assert_int_equal(ev_view_trait_from(&v, 9, &from), 2);
+    assert_int_equal(ev_view_trait_from(&v, 5, &from), EV_NOT_FOUND);
+    assert_int_equal(ev_view_trait_from(&v, 9, &from), 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(calls_keep_their_view_through_refreshes),
+        cmocka_unit_test(ascending_searches_agree_with_binary_search),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
