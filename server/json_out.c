@@ -15,9 +15,7 @@ int jw_init(jw *w, size_t cap)
     return w->oom ? -1 : 0;
 }
 
-/* The buffer grown to take n more bytes and the NUL jw_take ends the text with; NULL (and oom set)
- * when memory runs out. */
-static char *grow(jw *w, size_t n)
+char *jw__grow(jw *w, size_t n)
 {
     if (w->oom)
         return NULL;
@@ -34,13 +32,12 @@ static char *grow(jw *w, size_t n)
     return b + w->len;
 }
 
-/* Where n more bytes go (the writer then moves len past what it wrote): every value is written
- * in place, without a copy through a scratch buffer. */
+/* Where n more bytes go (the writer then moves len past what it wrote). */
 static inline char *room(jw *w, size_t n)
 {
     if (w->buf && w->len + n + 1 <= w->cap && !w->oom)
         return w->buf + w->len;
-    return grow(w, n);
+    return jw__grow(w, n);
 }
 
 static inline void put(jw *w, const char *s, size_t n)
@@ -52,30 +49,6 @@ static inline void put(jw *w, const char *s, size_t n)
     }
 }
 
-/* Whether a comma goes before the next value or key (and that one is there now). */
-static inline int comma(jw *w)
-{
-    if (w->after_key) {
-        w->after_key = 0;
-        return 0;
-    }
-    if (w->depth <= 0 || w->depth > JW_MAX_DEPTH)
-        return 0;
-    int c = w->has_items[w->depth - 1];
-    w->has_items[w->depth - 1] = 1;
-    return c;
-}
-
-/* Room for a value of at most `max` bytes with its separator, the separator written. */
-static inline char *value_at(jw *w, size_t max)
-{
-    int c = comma(w);
-    char *p = room(w, max + 1);
-    if (p && c)
-        *p++ = ',';
-    return p;
-}
-
 static inline void value_end(jw *w, char *end)
 {
     w->len = (size_t)(end - w->buf);
@@ -84,13 +57,13 @@ static inline void value_end(jw *w, char *end)
 /* The separator before a value or a key. */
 static void item(jw *w)
 {
-    if (comma(w))
+    if (jw__comma(w))
         put(w, ",", 1);
 }
 
 static void open_container(jw *w, char c)
 {
-    char *p = value_at(w, 1);
+    char *p = jw__value_at(w, 1);
     if (p) {
         *p++ = c;
         value_end(w, p);
@@ -150,16 +123,6 @@ void jw_key(jw *w, const char *key)
     w->after_key = 1;
 }
 
-void jw_key_plain(jw *w, const char *key, size_t len)
-{
-    char *p = value_at(w, len);
-    if (p) {
-        memcpy(p, key, len);
-        value_end(w, p + len);
-    }
-    w->after_key = 1;
-}
-
 void jw_string(jw *w, const char *s)
 {
     jw_string_n(w, s, strlen(s));
@@ -171,39 +134,12 @@ void jw_string_n(jw *w, const char *s, size_t len)
     escaped(w, s, len);
 }
 
-static const char digit_pairs[201] = "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
-                                     "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
-                                     "8081828384858687888990919293949596979899";
-
-/* v in decimal at out; the end. Two digits a step: half the divisions of one at a time. */
+/* v in decimal at out; the end. */
 static char *put_u64(char *out, uint64_t v)
 {
-    char tmp[20], *q = tmp + sizeof tmp;
-    while (v >= 100) {
-        unsigned r = (unsigned)(v % 100);
-        v /= 100;
-        q -= 2;
-        memcpy(q, digit_pairs + 2 * r, 2);
-    }
-    if (v >= 10) {
-        q -= 2;
-        memcpy(q, digit_pairs + 2 * v, 2);
-    } else {
-        *--q = (char)('0' + v);
-    }
-    size_t n = (size_t)(tmp + sizeof tmp - q);
-    memcpy(out, q, n);
-    return out + n;
-}
-
-void jw_int(jw *w, int64_t v)
-{
-    char *p = value_at(w, 20);
-    if (!p)
-        return;
-    if (v < 0)
-        *p++ = '-';
-    value_end(w, put_u64(p, v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v));
+    char *end = out + jw__digits(v);
+    jw__u64_before(end, v);
+    return end;
 }
 
 size_t jw_format_fixed6(double v, char *out)
@@ -213,20 +149,21 @@ size_t jw_format_fixed6(double v, char *out)
      * gives the same digits as printf's exact decimal expansion. The rest goes to printf. */
     double a = fabs(v), x = a * 1e6;
     if (isfinite(v) && x < 8589934592.0) {
-        double frac = x - floor(x);
+        /* x >= 0: truncation is floor, and away from the half the nearest integer is the floor
+         * or the next one (integer conversions, not libm's floor and nearbyint calls) */
+        uint64_t t = (uint64_t)x;
+        double frac = x - (double)t;
         if (fabs(frac - 0.5) > 1e-6) {
-            uint64_t r = (uint64_t)nearbyint(x);
+            uint64_t r = t + (frac > 0.5);
             char *p = out;
             if (signbit(v))
                 *p++ = '-';
             p = put_u64(p, r / 1000000);
-            *p++ = '.';
-            unsigned f = (unsigned)(r % 1000000);
-            memcpy(p, digit_pairs + 2 * (f / 10000), 2);
-            memcpy(p + 2, digit_pairs + 2 * (f / 100 % 100), 2);
-            memcpy(p + 4, digit_pairs + 2 * (f % 100), 2);
-            p[6] = '\0';
-            return (size_t)(p + 6 - out);
+            *p = '.';
+            jw__u64_before(p + 7, r % 1000000 + 1000000); /* six digits after a leading 1 */
+            *p = '.';
+            p[7] = '\0';
+            return (size_t)(p + 7 - out);
         }
     }
     int n = snprintf(out, 32, "%.6f", v);
@@ -241,7 +178,7 @@ void jw_fixed6(jw *w, double v)
         jw_null(w);
         return;
     }
-    char *p = value_at(w, 32); /* jw_format_fixed6 writes at most 31 and a NUL */
+    char *p = jw__value_at(w, 32); /* jw_format_fixed6 writes at most 31 and a NUL */
     if (p)
         value_end(w, p + jw_format_fixed6(v, p));
 }

@@ -47,6 +47,40 @@ static void fixed6_matches_printf(void **state)
     assert_true(strtod(a, NULL) == 1e300);
 }
 
+/* jw_int must print what printf("%lld") prints, around every power of ten (where the digit
+ * count changes), at both ends of int64 and at random. */
+static void int_matches_printf(void **state)
+{
+    (void)state;
+    int64_t vals[200];
+    size_t n = 0;
+    for (int64_t p = 1;; p *= 10) {
+        vals[n++] = p - 1, vals[n++] = p, vals[n++] = p + 1;
+        vals[n++] = -(p - 1), vals[n++] = -p, vals[n++] = -(p + 1);
+        if (p > INT64_MAX / 10) /* 10^18: the largest power of ten of int64 */
+            break;
+    }
+    vals[n++] = INT64_MAX, vals[n++] = INT64_MIN, vals[n++] = INT64_MIN + 1;
+    uint64_t x = 88172645463325252ull;
+    while (n < sizeof vals / sizeof *vals) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        vals[n++] = (int64_t)(x >> (x % 64));
+    }
+    jw w = {0};
+    char want[8192] = "[";
+    jw_array_begin(&w);
+    for (size_t i = 0; i < n; i++) {
+        jw_int(&w, vals[i]);
+        snprintf(want + strlen(want), sizeof want - strlen(want), "%s%lld", i ? "," : "", (long long)vals[i]);
+    }
+    jw_array_end(&w);
+    strcat(want, "]");
+    char *text = jw_take(&w, NULL);
+    assert_non_null(text);
+    assert_string_equal(text, want);
+    free(text);
+}
+
 static void document_parses_back(void **state)
 {
     (void)state;
@@ -103,6 +137,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(fixed6_matches_printf),
+        cmocka_unit_test(int_matches_printf),
         cmocka_unit_test(document_parses_back),
         cmocka_unit_test(unbalanced_is_refused),
     };
