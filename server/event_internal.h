@@ -129,8 +129,12 @@ int ev_reader_graph(ev_reader *r, int64_t account, int64_t ds, const char *cid, 
 
 typedef struct ev_ingest ev_ingest;
 
+typedef struct ev_scratch ev_scratch;
+
 struct ev_runtime {
     srv_config *cfg;
+    pthread_mutex_t scratch_mu;
+    ev_scratch *scratch; /* evaluations' buffers, kept between calls (event.c) */
     _Atomic uint64_t onboarded_seen; /* the cfg->onboarded the cache has caught up with */
     ev_readers *readers;
     ev_views *views;
