@@ -170,7 +170,8 @@ typedef struct eval {
     char (*graph)[EV_MAX_UUID + 1]; /* other devices of the device graph */
     size_t ngraph;
     int graph_loaded;
-    ev_scratch *spare; /* where own, other and prof go back to the runtime */
+    jw models;         /* the models' part of the answer, written before the segments it adds */
+    ev_scratch *spare; /* where own, other, prof and models go back to the runtime */
 } eval;
 
 /* The buffers of an evaluation (the visitor copies and merged profiles), kept between calls in a
@@ -181,6 +182,7 @@ struct ev_scratch {
     ev_scratch *next;
     vc_visitor own, other;
     prof prof[4][3];
+    jw models;
 };
 
 /* An unusual visitor's buffer grown past this is freed rather than kept. */
@@ -200,6 +202,7 @@ static void eval_begin(eval *e, ev_runtime *rt)
     e->own = s->own;
     e->other = s->other;
     memcpy(e->prof, s->prof, sizeof e->prof);
+    e->models = s->models;
     e->spare = s;
 }
 
@@ -219,6 +222,7 @@ static void scratch_buffers_free(ev_scratch *s)
     for (int i = 0; i < 4; i++)
         for (int j = 0; j < 3; j++)
             free(s->prof[i][j].rows), free(s->prof[i][j].d);
+    jw_free(&s->models);
 }
 
 static void eval_free(eval *e)
@@ -230,12 +234,16 @@ static void eval_free(eval *e)
         tmp.own = e->own;
         tmp.other = e->other;
         memcpy(tmp.prof, e->prof, sizeof tmp.prof);
+        tmp.models = e->models;
         scratch_buffers_free(&tmp);
         return;
     }
     s->own = e->own;
     s->other = e->other;
     memcpy(s->prof, e->prof, sizeof s->prof);
+    s->models = e->models;
+    if (s->models.cap > SCRATCH_KEEP_BYTES)
+        jw_free(&s->models);
     vc_visitor *vs[2] = {&s->own, &s->other};
     for (int i = 0; i < 2; i++) {
         keep_or_free((void **)&vs[i]->rows, &vs[i]->caprows, sizeof *vs[i]->rows);
@@ -515,20 +523,19 @@ static int evaluate(eval *e, const int64_t (*reports)[2], size_t nreports, jw *w
         jw_int(w, dp->d[i].trait);
     jw_array_end(w);
 
-    jw models = {0};
+    jw *models = &e->models; /* a buffer kept between calls (ev_scratch) */
+    jw_reset(models);
     int64_t predictive[SRV_MAX_MODELS];
     size_t npredictive = 0;
-    jw_array_begin(&models);
+    jw_array_begin(models);
     for (size_t i = 0; i < v->nmodels; i++) {
         int64_t seg = 0;
-        if (eval_model(e, &v->models[i], reports, nreports, &models, &seg)) {
-            jw_free(&models);
+        if (eval_model(e, &v->models[i], reports, nreports, models, &seg))
             return -1;
-        }
         if (seg)
             predictive[npredictive++] = seg;
     }
-    jw_array_end(&models);
+    jw_array_end(models);
 
     JW_KEY(w, "segments");
     jw_array_begin(w);
@@ -538,13 +545,10 @@ static int evaluate(eval *e, const int64_t (*reports)[2], size_t nreports, jw *w
     for (size_t i = 0; i < npredictive; i++)
         jw_int(w, predictive[i]);
     jw_array_end(w);
-    size_t len;
-    char *text = jw_take(&models, &len);
-    if (!text)
+    if (!jw_complete(models))
         return -1;
     JW_KEY(w, "models");
-    jw_raw_value(w, text, len);
-    free(text);
+    jw_raw_value(w, models->buf, models->len);
     return 0;
 }
 

@@ -219,3 +219,17 @@ void jw_free(jw *w)
     free(w->buf);
     memset(w, 0, sizeof *w);
 }
+
+void jw_reset(jw *w)
+{
+    char *buf = w->buf;
+    size_t cap = w->cap;
+    memset(w, 0, sizeof *w);
+    w->buf = buf;
+    w->cap = cap;
+}
+
+int jw_complete(const jw *w)
+{
+    return !w->oom && w->depth == 0;
+}

@@ -54,6 +54,10 @@ void jw_raw_value(jw *w, const char *s, size_t len);
  * document. The writer is left empty. */
 char *jw_take(jw *w, size_t *len);
 void jw_free(jw *w);
+/* Empties the writer for a new document, keeping its buffer (and its oom state cleared). */
+void jw_reset(jw *w);
+/* Whether the document is whole: balanced and written without an allocation failure. */
+int jw_complete(const jw *w);
 
 /* Writes v as printf("%.6f") would into out (at least 32 bytes; beyond 1e24 as "%.17g" so that
  * it fits); returns the length. */

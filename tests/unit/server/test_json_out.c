@@ -133,6 +133,30 @@ static void unbalanced_is_refused(void **state)
     free(text);
 }
 
+/* A reset writer starts a new document in the buffer it had; jw_complete tells a whole document
+ * from an unbalanced one. */
+static void reset_keeps_the_buffer(void **state)
+{
+    (void)state;
+    jw w = {0};
+    jw_array_begin(&w);
+    assert_false(jw_complete(&w));
+    jw_int(&w, 1);
+    jw_array_end(&w);
+    assert_true(jw_complete(&w));
+    char *buf = w.buf;
+    jw_reset(&w);
+    assert_int_equal(w.len, 0);
+    assert_true(jw_complete(&w));
+    jw_object_begin(&w);
+    JW_KEY(&w, "a"), jw_int(&w, 2);
+    jw_object_end(&w);
+    assert_ptr_equal(w.buf, buf); /* no new allocation */
+    char *text = jw_take(&w, NULL);
+    assert_string_equal(text, "{\"a\":2}"); /* nothing of the first document is left */
+    free(text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -140,6 +164,7 @@ int main(void)
         cmocka_unit_test(int_matches_printf),
         cmocka_unit_test(document_parses_back),
         cmocka_unit_test(unbalanced_is_refused),
+        cmocka_unit_test(reset_keeps_the_buffer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
