@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Load benchmark of the real-time endpoint /event with wrk (Debian's `wrk`) on loopback.
-# Not a timed test: it prints throughput and latency, and checks that nothing acknowledged was
-# lost: after the run the server is stopped (which moves every logged event into the store's
+# Not a timed test: it prints throughput, latency and the server's processor time per call (user
+# and system, all its threads, from /proc: per call, so it does not depend on the rate), and
+# checks that nothing acknowledged was lost: after the run the server is stopped (which moves every logged event into the store's
 # tables) and the realizations stored are counted against the 2xx answers. Every call realizes
 # exactly one rule-based trait.
 #
