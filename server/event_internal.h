@@ -178,7 +178,9 @@ ev_pending *ev_log_pending(ev_log *l);
 
 /* Pending events (event_pending.c): what the log has committed and the store's tables may not
  * have yet, in memory, in sequence order, by visitor and by authenticated id; each operation
- * costs the same however many are pending. Every function may be called from any thread. */
+ * costs the same however many are pending. Every function may be called from any thread, but
+ * ev_pending_take and ev_pending_forget from one only (the ingester's; at a start, the log's
+ * recovery before it runs). */
 ev_pending *ev_pending_new(void);
 void ev_pending_free(ev_pending *p);
 /* Adds a committed event; sequence numbers come in increasing order. The payload is copied, or
@@ -193,12 +195,13 @@ void ev_logged_free(ev_logged *e, size_t n);
 /* Adds to out the other devices of pending events seen with (ds, cid), like ev_reader_graph. */
 int ev_pending_graph(ev_pending *p, int64_t account, int64_t ds, const char *cid, const char *self,
                      char (*out)[EV_MAX_UUID + 1], size_t *n, size_t cap);
-/* Up to cap pending events after `after`, in order, for the ingester: pointers valid until the
- * store has them (ev_pending_forget). */
+/* Up to cap pending events after `after`, in order, for the ingester: pointers valid until it
+ * forgets them (ev_pending_forget). The events are walked outside the lock. */
 size_t ev_pending_take(ev_pending *p, int64_t after, const ev_logged **out, size_t cap);
 /* The highest sequence number committed. */
 int64_t ev_pending_last(ev_pending *p);
-/* Drops the events up to `seq` (the store has them); the highest committed is at least `seq`. */
+/* Drops the events up to `seq` (the store has them); the highest committed is at least `seq`.
+ * The lock is taken a few hundred events at a time and nothing is freed under it. */
 void ev_pending_forget(ev_pending *p, int64_t seq);
 
 /* The ingester (event_ingest.c): one thread moving logged events into the store; flushes the

@@ -249,12 +249,17 @@ int ev_pending_graph(ev_pending *l, int64_t account, int64_t ds, const char *cid
 
 size_t ev_pending_take(ev_pending *l, int64_t after, const ev_logged **out, size_t cap)
 {
-    size_t n = 0;
+    /* A batch is thousands of events, and the event log's writer takes this lock for every commit:
+     * the walk is done after it. Only the ingester (the caller) removes events and the writer
+     * only appends after the tail, so the events from the head to the tail seen under the lock
+     * stay, links included, until the caller forgets them. */
     pthread_mutex_lock(&l->mu);
-    for (const pending *p = l->head; p && n < cap; p = p->next)
+    const pending *p = l->head, *last = l->ptail;
+    pthread_mutex_unlock(&l->mu);
+    size_t n = 0;
+    for (; p && n < cap; p = p == last ? NULL : p->next)
         if (p->e.seq > after)
             out[n++] = &p->e;
-    pthread_mutex_unlock(&l->mu);
     return n;
 }
 
@@ -266,22 +271,38 @@ int64_t ev_pending_last(ev_pending *l)
     return last;
 }
 
+/* Events leave the list and the indexes FORGET_CHUNK at a time under the lock, and are freed
+ * after it: a drain forgets thousands of events (thousands of frees), while the event log's
+ * writer needs the lock at every commit and /event's readers for every visitor they load. */
+#define FORGET_CHUNK 256
+
 void ev_pending_forget(ev_pending *l, int64_t seq)
 {
-    pthread_mutex_lock(&l->mu);
-    while (l->head && l->head->e.seq <= seq) {
-        pending *p = l->head;
-        l->head = p->next;
-        if (!l->head)
-            l->ptail = NULL;
-        htab_remove(&l->visitors, &p->h);
-        for (size_t i = 0; i < p->e.ncids; i++)
-            htab_remove(&l->ids, &p->links[i].h);
-        pending_free(p);
+    for (int more = 1; more;) {
+        pending *gone = NULL, **end = &gone;
+        pthread_mutex_lock(&l->mu);
+        size_t n = 0;
+        while (l->head && l->head->e.seq <= seq && n++ < FORGET_CHUNK) {
+            pending *p = l->head;
+            l->head = p->next;
+            if (!l->head)
+                l->ptail = NULL;
+            htab_remove(&l->visitors, &p->h);
+            for (size_t i = 0; i < p->e.ncids; i++)
+                htab_remove(&l->ids, &p->links[i].h);
+            p->next = NULL;
+            *end = p;
+            end = &p->next;
+        }
+        more = l->head && l->head->e.seq <= seq;
+        if (!more && seq > l->last)
+            l->last = seq;
+        pthread_mutex_unlock(&l->mu);
+        for (pending *p = gone, *next; p; p = next) {
+            next = p->next;
+            pending_free(p);
+        }
     }
-    if (seq > l->last)
-        l->last = seq;
-    pthread_mutex_unlock(&l->mu);
 }
 
 void ev_pending_free(ev_pending *l)

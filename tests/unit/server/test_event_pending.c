@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,6 +104,51 @@ static void forgets_what_the_store_has_at_any_size(void **state)
     ev_pending_free(p);
 }
 
+/* The ingester's loop (take, then forget what it took) against a writer adding events meanwhile:
+ * every event is taken once, in order, whatever the interleaving (take walks the list outside
+ * the lock; forget drops a few hundred at a time; the ThreadSanitizer build checks the rest). */
+typedef struct writer_ctx {
+    ev_pending *p;
+    int n;
+} writer_ctx;
+
+static void *writer(void *arg)
+{
+    writer_ctx *w = arg;
+    for (int i = 1; i <= w->n; i++) {
+        char uuid[16];
+        snprintf(uuid, sizeof uuid, "w%d", i % 101);
+        vc_link id = {.ds = 3};
+        snprintf(id.cid, sizeof id.cid, "c%d", i % 7);
+        add(w->p, i, 1, uuid, &id, i % 3 == 0);
+    }
+    return NULL;
+}
+
+static void takes_each_event_once_while_events_come(void **state)
+{
+    (void)state;
+    ev_pending *p = ev_pending_new();
+    writer_ctx w = {p, 200000};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, writer, &w), 0);
+    static const ev_logged *rows[1000];
+    int64_t applied = 0;
+    while (applied < w.n) {
+        size_t n = ev_pending_take(p, applied, rows, sizeof rows / sizeof *rows);
+        for (size_t i = 0; i < n; i++)
+            assert_int_equal(rows[i]->seq, applied + 1 + (int64_t)i);
+        if (n) {
+            applied = rows[n - 1]->seq;
+            ev_pending_forget(p, applied);
+        }
+    }
+    pthread_join(t, NULL);
+    assert_int_equal(pending_count(p), 0);
+    assert_int_equal(ev_pending_last(p), w.n);
+    ev_pending_free(p);
+}
+
 static size_t graph(ev_pending *p, int64_t account, int64_t ds, const char *cid, const char *self,
                     char (*out)[EV_MAX_UUID + 1])
 {
@@ -177,6 +223,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(visitor_events_in_the_order_they_happened),
         cmocka_unit_test(forgets_what_the_store_has_at_any_size),
+        cmocka_unit_test(takes_each_event_once_while_events_come),
         cmocka_unit_test(device_graph_by_authenticated_id),
         cmocka_unit_test(takes_over_the_payload),
     };
