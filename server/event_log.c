@@ -7,6 +7,12 @@
  * fdatasync flushes the records' own blocks and no file system metadata: it does not wait for
  * the journal, which the store's own commits and checkpoints keep busy.
  *
+ * Appends go through O_DIRECT where the file system has it, a whole 4 KiB block at a time (the
+ * block the last commit ended in, kept in memory, with the new records): buffered writes dirtied
+ * the page cache's folios, which for a segment written full of zeros are up to 1 MiB, and each
+ * fdatasync then wrote the whole folio (measured: 68 KiB of disk writes a commit of 3 KiB under
+ * load, 1 MiB in a test of 3 KiB appends; 7 KiB with O_DIRECT).
+ *
  * A record: magic, body length, sequence number (1, 2, ... across segments), XXH64 of the body
  * seeded with the sequence number, then the body (account, time, uuid, payload). Segments are
  * recycled once the ingester has moved all their events into the store; what a recycled segment
@@ -16,6 +22,7 @@
  *
  * What the store's tables do not have yet is also kept in memory (event_pending.c): readers of a
  * visitor take the rest from there, and the ingester takes its batches from there. */
+#define _GNU_SOURCE 1 /* O_DIRECT */
 #include "event_internal.h"
 
 #include <dirent.h>
@@ -45,8 +52,11 @@
  * COMMIT_WAIT_US after the last answers went out. */
 #define COMMIT_WAIT_US 1000
 
+#define BLOCK 4096 /* the unit of direct writes: a multiple of any disk's logical block */
+
 typedef struct segment {
     int fd;
+    int dfd; /* the same file opened with O_DIRECT for appends; -1 where that is not possible */
     char path[4400];
     int64_t first, last; /* sequence numbers of its live chain; 0 when it holds none */
     size_t end;          /* where the next record goes */
@@ -75,6 +85,9 @@ struct ev_log {
     int64_t last_answer; /* when the last commit's calls were resumed (srv_monotonic_us) */
     char *buf; /* records of one commit */
     size_t buflen, bufcap;
+    unsigned char *dbuf; /* a direct write: the block the last commit ended in, then the records */
+    size_t dcap;
+    size_t tail_seg, tail_at; /* dbuf starts with the bytes of segment tail_seg from tail_at */
     _Atomic int64_t ingested; /* the ingester's progress */
     ev_pending *pending; /* what the store's tables may not have yet */
 };
@@ -188,6 +201,15 @@ static int sync_dir(const char *dir)
     return rc;
 }
 
+/* The direct descriptor of a segment, or -1 (tmpfs and some other file systems refuse O_DIRECT:
+ * the segment is then written through the page cache). */
+static void open_direct(segment *s)
+{
+    s->dfd = open(s->path, O_RDWR | O_DIRECT | O_CLOEXEC);
+    if (s->dfd >= 0) /* the zeros or the records read at a start: not needed in the page cache */
+        (void)posix_fadvise(s->fd, 0, 0, POSIX_FADV_DONTNEED);
+}
+
 /* A new segment full of zeros, durable with its directory entry. */
 static int segment_create(ev_log *l, char *err, size_t errcap)
 {
@@ -196,6 +218,7 @@ static int segment_create(ev_log *l, char *err, size_t errcap)
                                      "above)"), -1;
     segment *s = &l->segs[l->nsegs];
     memset(s, 0, sizeof *s);
+    s->dfd = -1;
     for (unsigned i = 0;; i++) {
         char path[sizeof s->path];
         snprintf(path, sizeof path, "%s/segment-%03u.log", l->dir, i);
@@ -220,6 +243,7 @@ static int segment_create(ev_log *l, char *err, size_t errcap)
         unlink(s->path);
         return -1;
     }
+    open_direct(s);
     l->nsegs++;
     return 0;
 }
@@ -314,6 +338,7 @@ static int recover(ev_log *l, char *err, size_t errcap)
             continue;
         segment *s = &l->segs[l->nsegs];
         memset(s, 0, sizeof *s);
+        s->dfd = -1;
         char path[sizeof s->path];
         snprintf(path, sizeof path, "%s/%s", l->dir, de->d_name);
         memcpy(s->path, path, sizeof path);
@@ -326,6 +351,7 @@ static int recover(ev_log *l, char *err, size_t errcap)
             unlink(s->path);
             continue;
         }
+        open_direct(s);
         l->nsegs++;
     }
     closedir(d);
@@ -391,13 +417,55 @@ int ev_log_load_pending(ev_log *l, int64_t after)
 
 /* ---- the writer ----------------------------------------------------------------------------- */
 
+/* Writes the records in l->buf at s->end with O_DIRECT: the blocks from the one s->end is in to
+ * the one the records end in, the first block's earlier bytes as they are, the last block's rest
+ * zeros (past the end a segment holds nothing live). 1: done; 0: the file system refused a direct
+ * write (the caller writes through the page cache); -1: failed. */
+static int write_direct(ev_log *l, segment *s)
+{
+    size_t start = s->end & ~(size_t)(BLOCK - 1), head = s->end - start;
+    size_t total = head + l->buflen, padded = (total + BLOCK - 1) & ~(size_t)(BLOCK - 1);
+    if (padded > l->dcap) {
+        void *g = NULL;
+        if (posix_memalign(&g, BLOCK, padded))
+            return -1;
+        if (l->dbuf)
+            memcpy(g, l->dbuf, BLOCK);
+        free(l->dbuf);
+        l->dbuf = g;
+        l->dcap = padded;
+    }
+    if (head && (l->tail_seg != l->cur || l->tail_at != start) &&
+        pread(s->fd, l->dbuf, head, (off_t)start) != (ssize_t)head) /* after a restart or a failure */
+        return -1;
+    memcpy(l->dbuf + head, l->buf, l->buflen);
+    memset(l->dbuf + total, 0, padded - total);
+    l->tail_seg = SIZE_MAX;
+    if (pwrite(s->dfd, l->dbuf, padded, (off_t)start) != (ssize_t)padded) {
+        if (errno != EINVAL)
+            return -1;
+        close(s->dfd);
+        s->dfd = -1;
+        return 0;
+    }
+    if (fdatasync(s->dfd))
+        return -1;
+    size_t last = total & ~(size_t)(BLOCK - 1); /* the block the records end in, for the next commit */
+    memmove(l->dbuf, l->dbuf + last, total - last);
+    l->tail_seg = l->cur;
+    l->tail_at = start + last;
+    return 1;
+}
+
 /* Writes the records in l->buf at the current segment's end, durably. */
 static int flush_records(ev_log *l)
 {
     segment *s = &l->segs[l->cur];
     if (l->buflen == 0)
         return 0;
-    if (pwrite(s->fd, l->buf, l->buflen, (off_t)s->end) != (ssize_t)l->buflen || fdatasync(s->fd))
+    int direct = s->dfd >= 0 ? write_direct(l, s) : 0;
+    if (direct < 0 ||
+        (!direct && (pwrite(s->fd, l->buf, l->buflen, (off_t)s->end) != (ssize_t)l->buflen || fdatasync(s->fd))))
         return -1;
     s->end += l->buflen;
     l->buflen = 0;
@@ -523,6 +591,7 @@ int ev_log_start(const char *db_path, ev_log **out, char *err, size_t errcap)
     ev_log *l = calloc(1, sizeof *l);
     if (!l)
         return snprintf(err, errcap, "out of memory"), -1;
+    l->tail_seg = SIZE_MAX; /* dbuf holds no block yet */
     pthread_mutex_init(&l->mu, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
@@ -587,6 +656,10 @@ void ev_log_free(ev_log *l)
     for (size_t i = 0; i < l->nsegs; i++)
         if (l->segs[i].fd >= 0)
             close(l->segs[i].fd);
+    for (size_t i = 0; i < l->nsegs; i++)
+        if (l->segs[i].dfd >= 0)
+            close(l->segs[i].dfd);
+    free(l->dbuf);
     ev_pending_free(l->pending);
     free(l->buf);
     pthread_cond_destroy(&l->cv);
