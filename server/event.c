@@ -158,32 +158,34 @@ static sqlite3 *view_db(void *ctx)
     return r ? ev_reader_db(r) : NULL;
 }
 
+/* The buffers of an evaluation, kept between calls in a list of the runtime (ev_scratch): they
+ * reach their usual size once, instead of through a dozen reallocations and frees every call
+ * (malloc was a tenth of the HTTP threads' time). There are as many as calls ever evaluated at
+ * once: one set an HTTP thread. */
+typedef struct eval_buffers {
+    vc_visitor own;   /* this device, as cached */
+    vc_visitor other; /* scratch: another device or an authenticated id */
+    prof prof[4][3];  /* per merge rule [cross][device] */
+    jw models;        /* the models' part of the answer, written before the segments it adds */
+} eval_buffers;
+
+struct ev_scratch {
+    ev_scratch *next;
+    eval_buffers b;
+};
+
 typedef struct eval {
     ev_runtime *rt;
     const ev_view *v;
     ev_call *c;
     lazy_reader lr;
-    vc_visitor own;   /* this device, as cached */
-    vc_visitor other; /* scratch: another device or an authenticated id */
-    prof prof[4][3];  /* per merge rule [cross][device] */
+    eval_buffers b;
     unsigned char built[4][3];
     char (*graph)[EV_MAX_UUID + 1]; /* other devices of the device graph */
     size_t ngraph;
     int graph_loaded;
-    jw models;         /* the models' part of the answer, written before the segments it adds */
-    ev_scratch *spare; /* where own, other, prof and models go back to the runtime */
+    ev_scratch *spare; /* where b goes back to the runtime */
 } eval;
-
-/* The buffers of an evaluation (the visitor copies and merged profiles), kept between calls in a
- * list of the runtime: they reach their usual size once, instead of through a dozen
- * reallocations and frees every call (malloc was a tenth of the HTTP threads' time). There are
- * as many as calls ever evaluated at once: one an HTTP thread. */
-struct ev_scratch {
-    ev_scratch *next;
-    vc_visitor own, other;
-    prof prof[4][3];
-    jw models;
-};
 
 /* An unusual visitor's buffer grown past this is freed rather than kept. */
 #define SCRATCH_KEEP_BYTES (256u << 10)
@@ -197,12 +199,8 @@ static void eval_begin(eval *e, ev_runtime *rt)
     if (s)
         rt->scratch = s->next;
     pthread_mutex_unlock(&rt->scratch_mu);
-    if (!s)
-        return;
-    e->own = s->own;
-    e->other = s->other;
-    memcpy(e->prof, s->prof, sizeof e->prof);
-    e->models = s->models;
+    if (s)
+        e->b = s->b;
     e->spare = s;
 }
 
@@ -215,36 +213,30 @@ static void keep_or_free(void **arr, size_t *cap, size_t size)
     }
 }
 
-static void scratch_buffers_free(ev_scratch *s)
+static void buffers_free(eval_buffers *b)
 {
-    vc_visitor_free(&s->own);
-    vc_visitor_free(&s->other);
+    vc_visitor_free(&b->own);
+    vc_visitor_free(&b->other);
     for (int i = 0; i < 4; i++)
         for (int j = 0; j < 3; j++)
-            free(s->prof[i][j].rows), free(s->prof[i][j].d);
-    jw_free(&s->models);
+            free(b->prof[i][j].rows), free(b->prof[i][j].d);
+    jw_free(&b->models);
 }
 
 static void eval_free(eval *e)
 {
     free(e->graph);
     ev_reader_put(e->rt->readers, e->lr.r);
-    ev_scratch tmp, *s = e->spare ? e->spare : malloc(sizeof *s);
+    ev_scratch *s = e->spare ? e->spare : malloc(sizeof *s);
     if (!s) { /* out of memory: nothing is kept */
-        tmp.own = e->own;
-        tmp.other = e->other;
-        memcpy(tmp.prof, e->prof, sizeof tmp.prof);
-        tmp.models = e->models;
-        scratch_buffers_free(&tmp);
+        buffers_free(&e->b);
         return;
     }
-    s->own = e->own;
-    s->other = e->other;
-    memcpy(s->prof, e->prof, sizeof s->prof);
-    s->models = e->models;
-    if (s->models.cap > SCRATCH_KEEP_BYTES)
-        jw_free(&s->models);
-    vc_visitor *vs[2] = {&s->own, &s->other};
+    eval_buffers *b = &s->b;
+    *b = e->b;
+    if (b->models.cap > SCRATCH_KEEP_BYTES)
+        jw_free(&b->models);
+    vc_visitor *vs[2] = {&b->own, &b->other};
     for (int i = 0; i < 2; i++) {
         keep_or_free((void **)&vs[i]->rows, &vs[i]->caprows, sizeof *vs[i]->rows);
         keep_or_free((void **)&vs[i]->links, &vs[i]->caplinks, sizeof *vs[i]->links);
@@ -253,7 +245,7 @@ static void eval_free(eval *e)
     }
     for (int i = 0; i < 4; i++)
         for (int j = 0; j < 3; j++) {
-            prof *p = &s->prof[i][j];
+            prof *p = &b->prof[i][j];
             keep_or_free((void **)&p->rows, &p->cap, sizeof *p->rows);
             keep_or_free((void **)&p->d, &p->capd, sizeof *p->d);
             p->n = p->nd = 0;
@@ -274,9 +266,9 @@ static int load_graph(eval *e)
     if (!e->graph || !r)
         return -1;
     for (size_t pass = 0; pass < 2; pass++) {
-        size_t n = pass ? e->c->ncids : e->own.nlinks;
+        size_t n = pass ? e->c->ncids : e->b.own.nlinks;
         for (size_t i = 0; i < n; i++) {
-            const vc_link *k = pass ? &e->c->cids[i] : &e->own.links[i];
+            const vc_link *k = pass ? &e->c->cids[i] : &e->b.own.links[i];
             if (ev_reader_graph(r, e->v->account, k->ds, k->cid, e->c->uuid, e->graph, &e->ngraph, EV_MAX_GRAPH))
                 return -1;
         }
@@ -288,14 +280,14 @@ static int load_graph(eval *e)
  * source (a cross-device profile). */
 static int add_visitor(eval *e, prof *p, const char *uuid, int64_t ds)
 {
-    if (vc_get(e->rt->cache, e->v->account, uuid, e->v->cls_epoch, load, &e->lr, &e->other))
+    if (vc_get(e->rt->cache, e->v->account, uuid, e->v->cls_epoch, load, &e->lr, &e->b.other))
         return -1;
     if (!ds)
-        return prof_append(p, e->other.rows, e->other.nrows);
+        return prof_append(p, e->b.other.rows, e->b.other.nrows);
     size_t from = 0; /* rows are sorted by trait */
-    for (size_t i = 0; i < e->other.nrows; i++) {
-        size_t t = ev_view_trait_from(e->v, e->other.rows[i].trait, &from);
-        if (t != EV_NOT_FOUND && e->v->traits[t].ds == ds && prof_append(p, &e->other.rows[i], 1))
+    for (size_t i = 0; i < e->b.other.nrows; i++) {
+        size_t t = ev_view_trait_from(e->v, e->b.other.rows[i].trait, &from);
+        if (t != EV_NOT_FOUND && e->v->traits[t].ds == ds && prof_append(p, &e->b.other.rows[i], 1))
             return -1;
     }
     return 0;
@@ -304,13 +296,13 @@ static int add_visitor(eval *e, prof *p, const char *uuid, int64_t ds)
 /* The call's visitor under one merge rule. */
 static const prof *profile(eval *e, int cross, int device)
 {
-    prof *p = &e->prof[cross][device];
+    prof *p = &e->b.prof[cross][device];
     if (e->built[cross][device])
         return p;
     const ev_call *c = e->c;
     int ok = 1, sorted = 1;
     if (device != EV_DEV_NONE) {
-        ok = prof_append(p, e->own.rows, e->own.nrows) == 0;
+        ok = prof_append(p, e->b.own.rows, e->b.own.nrows) == 0;
         for (size_t i = 0; ok && i < c->nrealized; i++) /* the cached rows are in order: keep them so */
             ok = vc_rows_insert(&p->rows, &p->n, &p->cap, c->realized[i]) == 0;
         if (ok && device == EV_DEV_GRAPH && (ok = load_graph(e) == 0))
@@ -322,15 +314,15 @@ static const prof *profile(eval *e, int cross, int device)
         size_t nuse = 0;
         for (size_t i = 0; i < c->ncids; i++)
             use[nuse++] = &c->cids[i];
-        if (cross == EV_CROSS_LAST && nuse == 0 && e->own.nlinks) {
-            use[nuse++] = &e->own.links[0];
+        if (cross == EV_CROSS_LAST && nuse == 0 && e->b.own.nlinks) {
+            use[nuse++] = &e->b.own.links[0];
         } else if (cross == EV_CROSS_ALL) {
-            for (size_t i = 0; i < e->own.nlinks && nuse < sizeof use / sizeof *use; i++) {
+            for (size_t i = 0; i < e->b.own.nlinks && nuse < sizeof use / sizeof *use; i++) {
                 int dup = 0;
                 for (size_t j = 0; j < nuse; j++)
-                    dup |= use[j]->ds == e->own.links[i].ds && strcmp(use[j]->cid, e->own.links[i].cid) == 0;
+                    dup |= use[j]->ds == e->b.own.links[i].ds && strcmp(use[j]->cid, e->b.own.links[i].cid) == 0;
                 if (!dup)
-                    use[nuse++] = &e->own.links[i];
+                    use[nuse++] = &e->b.own.links[i];
             }
         }
         for (size_t i = 0; ok && i < nuse; i++)
@@ -372,9 +364,9 @@ static int eval_model(eval *e, const ev_model *m, const int64_t (*reports)[2], s
 {
     ev_call *c = e->c;
     const vc_cls *prev = NULL;
-    for (size_t i = 0; i < e->own.ncls; i++)
-        if (e->own.cls[i].model == m->id)
-            prev = &e->own.cls[i];
+    for (size_t i = 0; i < e->b.own.ncls; i++)
+        if (e->b.own.cls[i].model == m->id)
+            prev = &e->b.own.cls[i];
     int64_t reported = -1, server_persona = 0;
     for (size_t i = 0; i < nreports; i++)
         if (reports[i][0] == m->id)
@@ -506,7 +498,7 @@ static int evaluate(eval *e, const int64_t (*reports)[2], size_t nreports, jw *w
 {
     const ev_view *v = e->v;
     ev_call *c = e->c;
-    if (vc_get(e->rt->cache, v->account, c->uuid, v->cls_epoch, load, &e->lr, &e->own))
+    if (vc_get(e->rt->cache, v->account, c->uuid, v->cls_epoch, load, &e->lr, &e->b.own))
         return -1;
     JW_KEY(w, "realized");
     jw_array_begin(w);
@@ -523,7 +515,7 @@ static int evaluate(eval *e, const int64_t (*reports)[2], size_t nreports, jw *w
         jw_int(w, dp->d[i].trait);
     jw_array_end(w);
 
-    jw *models = &e->models; /* a buffer kept between calls (ev_scratch) */
+    jw *models = &e->b.models; /* a buffer kept between calls (ev_scratch) */
     jw_reset(models);
     int64_t predictive[SRV_MAX_MODELS];
     size_t npredictive = 0;
@@ -821,7 +813,7 @@ void ev_free(ev_runtime *rt)
     vc_free(rt->cache);
     for (ev_scratch *sc = rt->scratch, *next; sc; sc = next) {
         next = sc->next;
-        scratch_buffers_free(sc);
+        buffers_free(&sc->b);
         free(sc);
     }
     pthread_mutex_destroy(&rt->scratch_mu);

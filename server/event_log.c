@@ -10,8 +10,9 @@
  * Appends go through O_DIRECT where the file system has it, a whole 4 KiB block at a time (the
  * block the last commit ended in, kept in memory, with the new records): buffered writes dirtied
  * the page cache's folios, which for a segment written full of zeros are up to 1 MiB, and each
- * fdatasync then wrote the whole folio (measured: 68 KiB of disk writes a commit of 3 KiB under
- * load, 1 MiB in a test of 3 KiB appends; 7 KiB with O_DIRECT).
+ * fdatasync then wrote the whole folio (measured: in a 10 s run of the load benchmark the writer
+ * caused 509 MB of disk writes for 23 MB of records, now 61 MB; in a test of 3 KiB appends,
+ * 1 MiB of disk writes each, 7 KiB with O_DIRECT).
  *
  * A record: magic, body length, sequence number (1, 2, ... across segments), XXH64 of the body
  * seeded with the sequence number, then the body (account, time, uuid, payload). Segments are

@@ -32,17 +32,9 @@ char *jw__grow(jw *w, size_t n)
     return b + w->len;
 }
 
-/* Where n more bytes go (the writer then moves len past what it wrote). */
-static inline char *room(jw *w, size_t n)
-{
-    if (w->buf && w->len + n + 1 <= w->cap && !w->oom)
-        return w->buf + w->len;
-    return jw__grow(w, n);
-}
-
 static inline void put(jw *w, const char *s, size_t n)
 {
-    char *p = room(w, n);
+    char *p = jw__room(w, n);
     if (p) {
         memcpy(p, s, n);
         w->len += n;
@@ -205,7 +197,7 @@ char *jw_take(jw *w, size_t *len)
 {
     char *b = w->oom || w->depth != 0 ? NULL : w->buf;
     if (b)
-        b[w->len] = '\0'; /* room() always leaves a byte for it */
+        b[w->len] = '\0'; /* jw__room() always leaves a byte for it */
     if (!b)
         free(w->buf);
     if (len)

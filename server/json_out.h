@@ -83,12 +83,19 @@ static inline int jw__comma(jw *w)
     return c;
 }
 
+/* Where n more bytes go (the writer then moves len past what it wrote), with room left for the
+ * NUL jw_take adds. */
+static inline char *jw__room(jw *w, size_t n)
+{
+    return w->buf && w->len + n + 1 <= w->cap && !w->oom ? w->buf + w->len : jw__grow(w, n);
+}
+
 /* Room for a value of at most `max` bytes with its separator, the separator written: values are
  * written in place, without a copy through a scratch buffer. */
 static inline char *jw__value_at(jw *w, size_t max)
 {
     int c = jw__comma(w);
-    char *p = w->buf && w->len + max + 2 <= w->cap && !w->oom ? w->buf + w->len : jw__grow(w, max + 1);
+    char *p = jw__room(w, max + 1);
     if (p && c)
         *p++ = ',';
     return p;

@@ -2,9 +2,9 @@
 # Load benchmark of the real-time endpoint /event with wrk (Debian's `wrk`) on loopback.
 # Not a timed test: it prints throughput, latency and the server's processor time per call (user
 # and system, all its threads, from /proc: per call, so it does not depend on the rate), and
-# checks that nothing acknowledged was lost: after the run the server is stopped (which moves every logged event into the store's
-# tables) and the realizations stored are counted against the 2xx answers. Every call realizes
-# exactly one rule-based trait.
+# checks that nothing acknowledged was lost: after the run the server is stopped (which moves
+# every logged event into the store's tables) and the realizations stored are counted against
+# the 2xx answers. Every call realizes exactly one rule-based trait.
 #
 #   tests/bench/bench_event.sh [PERSONAE] [DURATION_S] [CONNECTIONS]
 #   env: VISITORS (2000), TRAITS_PER_VISITOR (50), RETRAIN (1: retrain every model during the run),
@@ -156,10 +156,8 @@ end
         hz = os.sysconf("SC_CLK_TCK")
         return int(f[11]) / hz, int(f[12]) / hz
     cpu0 = cpu()
-    t0 = time.time()
     cmd = ["wrk", "-t", os.environ.get("WRK_THREADS", "2"), "-c", str(CONNS), "-d", f"{DUR}s", "--latency", "-s", lua, base]
     out = subprocess.run(cmd, capture_output=True, text=True).stdout
-    wall = time.time() - t0
     cpu1 = cpu()
     if trainer:
         trainer.join()
