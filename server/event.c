@@ -785,6 +785,7 @@ int ev_start(const char *db_path, srv_config *cfg, size_t cache_mb, ev_runtime *
         return snprintf(err, errcap, "out of memory"), -1;
     }
     ev_log_on_commit(rt->log, ev_ingest_wake, rt->ingest);
+    ev_log_on_resume(rt->log, cfg->resuming, cfg->resumed, cfg->http_ctx);
     if (ev_log_run(rt->log, err, errcap)) {
         ev_free(rt);
         return -1;

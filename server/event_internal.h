@@ -154,6 +154,10 @@ int ev_log_run(ev_log *l, char *err, size_t errcap);
 const char *ev_log_id(const ev_log *l);
 /* fn(ctx) runs after each commit (the ingester's wake-up). */
 void ev_log_on_commit(ev_log *l, void (*fn)(void *), void *ctx);
+/* How the writer tells the HTTP loops about the connections it resumes: srv_config's resuming
+ * and resumed hooks (either may be NULL). Set before ev_log_run. */
+void ev_log_on_resume(ev_log *l, void (*resuming)(void *, struct MHD_Connection *), void (*resumed)(void *),
+                      void *ctx);
 /* Queues a call and suspends its connection (under the log's lock, so the writer cannot resume
  * it first); -1 when the log is stopping. */
 int ev_log_queue(ev_log *l, ev_call *c);

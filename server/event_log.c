@@ -76,6 +76,9 @@ struct ev_log {
     int stop;
     void (*on_commit)(void *);
     void *ctx;
+    void (*resuming)(void *, struct MHD_Connection *); /* see ev_log_on_resume */
+    void (*resumed)(void *);
+    void *http_ctx;
     segment segs[MAX_SEGMENTS];
     size_t nsegs, cur;
     int64_t next_seq;
@@ -569,8 +572,12 @@ static void *run(void *arg)
         for (ev_call *c = batch, *next; c; c = next) {
             next = c->next;
             c->next = NULL;
+            if (l->resuming)
+                l->resuming(l->http_ctx, c->conn);
             MHD_resume_connection(c->conn);
         }
+        if (l->resumed)
+            l->resumed(l->http_ctx); /* one wake-up a loop for the whole batch */
         pthread_mutex_lock(&l->mu);
         l->last_answer = srv_monotonic_us();
         l->expected = nbatch + l->nqueued;
@@ -585,6 +592,14 @@ void ev_log_on_commit(ev_log *l, void (*fn)(void *), void *ctx)
     l->on_commit = fn;
     l->ctx = ctx;
     pthread_mutex_unlock(&l->mu);
+}
+
+void ev_log_on_resume(ev_log *l, void (*resuming)(void *, struct MHD_Connection *), void (*resumed)(void *),
+                      void *ctx)
+{
+    l->resuming = resuming;
+    l->resumed = resumed;
+    l->http_ctx = ctx;
 }
 
 int ev_log_start(const char *db_path, ev_log **out, char *err, size_t errcap)

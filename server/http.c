@@ -1,32 +1,57 @@
 /* libmicrohttpd glue: request bodies with a size limit, JSON and binary answers, one log line a
  * request (an /event call only when it fails: there are thousands a second).
  *
- * libmicrohttpd's polling threads only ever do quick work: /event calls (event.h) are computed
- * on them and wait for their commit suspended. API requests (and /snapshot/{token}, the demo
- * API) are handed to API_THREADS threads of their own, the connection suspended meanwhile: the
- * API runs one request at a time under its lock, and some requests take long (a 64 MiB
- * onboarding, ?wait=true on a training), which must never stall the /event connections that
- * share a polling thread. */
+ * The polling loops (one per processor, each a libmicrohttpd daemon in "external" mode on the same
+ * listening socket) only ever do quick work: /event calls (event.h) are computed on them and wait
+ * for their commit suspended. API requests (and /snapshot/{token}, the demo API) are handed to
+ * API_THREADS threads of their own, the connection suspended meanwhile: the API runs one request
+ * at a time under its lock, and some requests take long (a 64 MiB onboarding, ?wait=true on a
+ * training), which must never stall the /event connections that share a polling loop.
+ *
+ * Why loops of our own rather than libmicrohttpd's thread pool: with its own threads, every
+ * MHD_resume_connection writes to the owning thread's eventfd, so the event log's writer made one
+ * system call per /event call it answered (about 30 a commit under load, 108 us of its time
+ * between the first and the last answer, measured; a system call costs microseconds on these
+ * virtual machines). In external mode a resume only sets a flag, and the thread that resumes a
+ * batch wakes each loop concerned once (loop_wake). */
 #include "event.h"
 #include "srv.h"
 #include "server.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <microhttpd.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #define API_THREADS 4
 
 typedef struct api_job api_job;
+typedef struct server server;
 
-typedef struct server {
+/* A polling loop: one libmicrohttpd daemon, run by one thread. */
+typedef struct http_loop {
+    server *s;
+    struct MHD_Daemon *d;
+    int wake;          /* eventfd: written when connections of d were resumed from another thread */
+    atomic_int marked; /* a connection of d was resumed since the last wake-up */
+    pthread_t thread;
+    int running;
+} http_loop;
+
+struct server {
     sqlite3 *db;
+    http_loop *loops;
+    size_t nloops;
+    atomic_int loops_stop;
     /* API requests waiting for an API thread */
     pthread_mutex_t jobs_mu;
     pthread_cond_t jobs_cv;
@@ -39,7 +64,7 @@ typedef struct server {
     srv_config cfg;
     ev_runtime *ev;
     const char *demo_dir, *wasm_dir; /* serve --demo-dir: the web demo (demo.c); NULL without */
-} server;
+};
 
 enum { ROUTE_API, ROUTE_EVENT, ROUTE_TOKEN, ROUTE_DEMO_API, ROUTE_DEMO_FILE };
 
@@ -237,6 +262,136 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
     return ret;
 }
 
+/* srv_config.resuming: marks the loop of `conn`, about to be resumed from another thread. Before
+ * the resume, while the connection is still suspended: after it, its loop may close it. */
+static void loop_resuming(void *ctx, struct MHD_Connection *conn)
+{
+    server *s = ctx;
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_DAEMON);
+    for (size_t i = 0; ci && i < s->nloops; i++)
+        if (s->loops[i].d == ci->daemon) {
+            atomic_store(&s->loops[i].marked, 1);
+            return;
+        }
+}
+
+/* srv_config.resumed: wakes every loop marked since, once. Whoever marks a loop calls this after
+ * its resumes, so a mark is never left without a wake-up after it: either this call takes it, or
+ * another one that started later did. */
+static void loop_wake(void *ctx)
+{
+    server *s = ctx;
+    for (size_t i = 0; i < s->nloops; i++)
+        if (atomic_exchange(&s->loops[i].marked, 0))
+            (void)eventfd_write(s->loops[i].wake, 1);
+}
+
+static void *loop_run(void *arg)
+{
+    http_loop *lp = arg;
+    srv_thread_name("pn-http");
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(lp->d, MHD_DAEMON_INFO_EPOLL_FD);
+    struct pollfd p[2] = {{info ? info->epoll_fd : -1, POLLIN, 0}, {lp->wake, POLLIN, 0}};
+    for (;;) {
+        /* libmicrohttpd's next connection timeout, or 0 when it already has data to process (its
+         * epoll set is edge-triggered) */
+        MHD_UNSIGNED_LONG_LONG ms = 0;
+        int timeout = MHD_get_timeout(lp->d, &ms) == MHD_YES ? (ms < 60000 ? (int)ms : 60000) : -1;
+        p[0].revents = p[1].revents = 0;
+        if (timeout != 0)
+            (void)poll(p, 2, timeout); /* (on a failure, EINTR or ENOMEM, it runs and waits again) */
+        if (p[1].revents & POLLIN) {
+            eventfd_t v;
+            (void)eventfd_read(lp->wake, &v);
+        }
+        int stop = atomic_load(&lp->s->loops_stop);
+        MHD_run(lp->d); /* the last run after a stop sends what was resumed before it */
+        if (stop)
+            break;
+    }
+    return NULL;
+}
+
+/* The listening socket the loops share (each daemon gets a duplicate of it, which it closes). */
+static int listen_socket(const struct sockaddr_in *addr)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), one = 1;
+    if (fd < 0)
+        return -1;
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) || bind(fd, (const struct sockaddr *)addr, sizeof *addr) ||
+        listen(fd, SOMAXCONN)) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static void loops_stop(server *s)
+{
+    atomic_store(&s->loops_stop, 1);
+    for (size_t i = 0; i < s->nloops; i++)
+        if (s->loops[i].running) {
+            (void)eventfd_write(s->loops[i].wake, 1);
+            pthread_join(s->loops[i].thread, NULL);
+        }
+    for (size_t i = 0; i < s->nloops; i++) {
+        if (s->loops[i].d)
+            MHD_stop_daemon(s->loops[i].d);
+        if (s->loops[i].wake >= 0)
+            close(s->loops[i].wake);
+    }
+    free(s->loops);
+    s->loops = NULL;
+    s->nloops = 0;
+}
+
+static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+                              const char *version, const char *upload, size_t *upload_size, void **con_cls);
+static void completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe);
+
+/* n loops on addr, each allowed max_connections / n connections. 0, or -1 (err says why). */
+static int loops_start(server *s, const struct sockaddr_in *addr, unsigned n, unsigned max_connections, char *err,
+                       size_t errcap)
+{
+    int fd = listen_socket(addr);
+    if (fd < 0)
+        return snprintf(err, errcap, "cannot listen on %s:%u: %s", inet_ntoa(addr->sin_addr), ntohs(addr->sin_port),
+                        strerror(errno)), -1;
+    if (!(s->loops = calloc(n, sizeof *s->loops))) {
+        close(fd);
+        return snprintf(err, errcap, "out of memory"), -1;
+    }
+    s->nloops = n;
+    for (size_t i = 0; i < n; i++)
+        s->loops[i].wake = -1;
+    unsigned per_loop = max_connections / n ? max_connections / n : 1;
+    int ok = 1;
+    for (size_t i = 0; ok && i < n; i++) {
+        http_loop *lp = &s->loops[i];
+        lp->s = s;
+        atomic_init(&lp->marked, 0);
+        int mine = dup(fd);
+        lp->wake = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+        lp->d = mine < 0 || lp->wake < 0 ? NULL
+                : MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_TURBO | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME, 0, NULL,
+                                   NULL, handle, s, MHD_OPTION_LISTEN_SOCKET, mine, MHD_OPTION_NOTIFY_COMPLETED,
+                                   completed, NULL, MHD_OPTION_CONNECTION_TIMEOUT, 60u, MHD_OPTION_CONNECTION_LIMIT,
+                                   per_loop, MHD_OPTION_END);
+        if (mine >= 0 && lp->wake < 0)
+            close(mine); /* (libmicrohttpd closes it when it fails itself) */
+        ok = lp->d != NULL;
+    }
+    close(fd);
+    /* the threads only once every loop is set up: any of them may wake any other */
+    for (size_t i = 0; ok && i < n; i++)
+        ok = s->loops[i].running = pthread_create(&s->loops[i].thread, NULL, loop_run, &s->loops[i]) == 0;
+    if (!ok) {
+        loops_stop(s);
+        return snprintf(err, errcap, "cannot start the HTTP loops"), -1;
+    }
+    return 0;
+}
+
 /* One API request, on an API thread. */
 static void api_run(server *s, conn_state *st, const srv_req *q)
 {
@@ -282,7 +437,9 @@ static void *api_thread(void *arg)
         pthread_mutex_unlock(&s->jobs_mu);
         api_run(s, job->st, &job->q);
         job->st->api_done = 1;
+        loop_resuming(s, job->conn);
         MHD_resume_connection(job->conn);
+        loop_wake(s);
         free(job);
         pthread_mutex_lock(&s->jobs_mu);
     }
@@ -399,6 +556,10 @@ int pn_server_run(const pn_server_options *o, char *err, size_t errcap)
         s.wasm_dir = o->wasm_dir ? o->wasm_dir : wasm_dir;
     }
     atomic_init(&s.cfg.generation, 1);
+    atomic_init(&s.loops_stop, 0);
+    s.cfg.resuming = loop_resuming;
+    s.cfg.resumed = loop_wake;
+    s.cfg.http_ctx = &s;
     if (snap_secret_load(s.db, s.cfg.secret, err, errcap)) {
         store_close(s.db);
         return -1;
@@ -431,20 +592,14 @@ int pn_server_run(const pn_server_options *o, char *err, size_t errcap)
         store_close(s.db);
         return -1;
     }
-    /* One polling thread per processor, each with its own epoll set: /event calls never block
+    /* One polling loop per processor, each with its own epoll set: /event calls never block
      * (the store is read only for visitors the cache lacks, and writes are answered by the
-     * writer), so more threads than processors would only add context switches. API requests
+     * writer), so more loops than processors would only add context switches. API requests
      * run on threads of their own (api_thread). */
     unsigned max_connections = connection_limit();
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     unsigned threads = o->threads > 0 ? (unsigned)o->threads : ncpu > 1 ? (unsigned)ncpu : 2u;
-    struct MHD_Daemon *d = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TURBO | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME,
-        ntohs(addr.sin_port), NULL, NULL, handle, &s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-        MHD_OPTION_NOTIFY_COMPLETED, completed, NULL, MHD_OPTION_THREAD_POOL_SIZE, threads,
-        MHD_OPTION_CONNECTION_TIMEOUT, 60u, MHD_OPTION_CONNECTION_LIMIT, max_connections, MHD_OPTION_END);
-    if (!d) {
-        snprintf(err, errcap, "cannot listen on %s (is the port in use?)", o->listen ? o->listen : "127.0.0.1:8080");
+    if (loops_start(&s, &addr, threads, max_connections, err, errcap)) {
         api_threads_stop(&s);
         ev_stop(s.ev);
         sched_stop(s.sched);
@@ -463,7 +618,7 @@ int pn_server_run(const pn_server_options *o, char *err, size_t errcap)
     ev_stop(s.ev);         /* commits and answers every queued event, and stores them all */
     api_threads_stop(&s);  /* answers every queued API request */
     sched_stop(s.sched);   /* (which may call ev_sync: the runtime is freed after) */
-    MHD_stop_daemon(d);
+    loops_stop(&s);        /* sends what was answered, closes the connections */
     ev_free(s.ev);
     store_close(s.db);
     pthread_mutex_destroy(&s.lock);
