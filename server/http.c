@@ -354,9 +354,11 @@ static int loops_start(server *s, const struct sockaddr_in *addr, unsigned n, un
                        size_t errcap)
 {
     int fd = listen_socket(addr);
-    if (fd < 0)
-        return snprintf(err, errcap, "cannot listen on %s:%u: %s", inet_ntoa(addr->sin_addr), ntohs(addr->sin_port),
-                        strerror(errno)), -1;
+    if (fd < 0) {
+        char host[INET_ADDRSTRLEN] = "?";
+        inet_ntop(AF_INET, &addr->sin_addr, host, sizeof host);
+        return snprintf(err, errcap, "cannot listen on %s:%u: %s", host, ntohs(addr->sin_port), strerror(errno)), -1;
+    }
     if (!(s->loops = calloc(n, sizeof *s->loops))) {
         close(fd);
         return snprintf(err, errcap, "out of memory"), -1;
