@@ -29,9 +29,9 @@ static int cmp_trait(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-size_t ev_view_trait(const ev_view *v, int64_t id)
+/* The first position in [lo, hi) whose id is not below `id` (hi when none is). */
+static size_t first_not_below(const ev_view *v, int64_t id, size_t lo, size_t hi)
 {
-    size_t lo = 0, hi = v->ntraits;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
         if (v->traits[mid].id < id)
@@ -39,7 +39,13 @@ size_t ev_view_trait(const ev_view *v, int64_t id)
         else
             hi = mid;
     }
-    return lo < v->ntraits && v->traits[lo].id == id ? lo : EV_NOT_FOUND;
+    return lo;
+}
+
+size_t ev_view_trait(const ev_view *v, int64_t id)
+{
+    size_t at = first_not_below(v, id, 0, v->ntraits);
+    return at < v->ntraits && v->traits[at].id == id ? at : EV_NOT_FOUND;
 }
 
 size_t ev_view_trait_from(const ev_view *v, int64_t id, size_t *from)
@@ -52,13 +58,7 @@ size_t ev_view_trait_from(const ev_view *v, int64_t id, size_t *from)
     }
     if (hi > n)
         hi = n;
-    while (lo < hi) { /* the first id >= id is in [lo, hi] */
-        size_t mid = lo + (hi - lo) / 2;
-        if (v->traits[mid].id < id)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
+    lo = first_not_below(v, id, lo, hi); /* the first id >= id is in [lo, hi] */
     *from = lo;
     return lo < n && v->traits[lo].id == id ? lo : EV_NOT_FOUND;
 }

@@ -126,14 +126,6 @@ void jw_string_n(jw *w, const char *s, size_t len)
     escaped(w, s, len);
 }
 
-/* v in decimal at out; the end. */
-static char *put_u64(char *out, uint64_t v)
-{
-    char *end = out + jw__digits(v);
-    jw__u64_before(end, v);
-    return end;
-}
-
 size_t jw_format_fixed6(double v, char *out)
 {
     /* v * 1e6 is exact to within half an ulp, which for |x| < 2^33 is under 2^-21: unless x is
@@ -150,10 +142,9 @@ size_t jw_format_fixed6(double v, char *out)
             char *p = out;
             if (signbit(v))
                 *p++ = '-';
-            p = put_u64(p, r / 1000000);
-            *p = '.';
-            jw__u64_before(p + 7, r % 1000000 + 1000000); /* six digits after a leading 1 */
-            *p = '.';
+            p = jw__put_u64(p, r / 1000000);
+            jw__u64_before(p + 7, r % 1000000 + 1000000); /* six digits after a leading 1, */
+            *p = '.';                                     /* which the point replaces */
             p[7] = '\0';
             return (size_t)(p + 7 - out);
         }

@@ -143,17 +143,22 @@ static inline size_t jw__digits(uint64_t v)
     return n + (v >= 10) + (v >= 100) + (v >= 1000);
 }
 
+/* v in decimal at out (at most 20 bytes, no NUL); returns the end. */
+static inline char *jw__put_u64(char *out, uint64_t v)
+{
+    char *end = out + jw__digits(v);
+    jw__u64_before(end, v);
+    return end;
+}
+
 static inline void jw_int(jw *w, int64_t v)
 {
     char *p = jw__value_at(w, 20);
     if (!p)
         return;
-    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
     if (v < 0)
         *p++ = '-';
-    char *end = p + jw__digits(u);
-    jw__u64_before(end, u);
-    w->len = (size_t)(end - w->buf);
+    w->len = (size_t)(jw__put_u64(p, v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v) - w->buf);
 }
 
 #endif
