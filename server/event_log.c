@@ -25,6 +25,7 @@
  * visitor take the rest from there, and the ingester takes its batches from there. */
 #define _GNU_SOURCE 1 /* O_DIRECT */
 #include "event_internal.h"
+#include "histogram.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -93,6 +94,9 @@ struct ev_log {
     size_t dcap;
     size_t tail_seg, tail_at; /* dbuf starts with the bytes of segment tail_seg from tail_at */
     _Atomic int64_t ingested; /* the ingester's progress */
+    /* the writer's own account, logged when it stops: calls a commit, and how long each commit's
+     * write and fdatasync took (srv_hist counts microseconds; the batches count calls) */
+    srv_hist batch_calls, commit_us;
     ev_pending *pending; /* what the store's tables may not have yet */
 };
 
@@ -545,7 +549,11 @@ static void *run(void *arg)
         void *ctx = l->ctx;
         pthread_mutex_unlock(&l->mu);
         char err[512];
-        if (commit_batch(l, batch, err, sizeof err)) {
+        int64_t began = srv_monotonic_us();
+        int failed = commit_batch(l, batch, err, sizeof err);
+        srv_hist_add(&l->commit_us, srv_monotonic_us() - began);
+        srv_hist_add(&l->batch_calls, (int64_t)nbatch);
+        if (failed) {
             /* none of them is acknowledged; records that did reach the disk are found again by
              * a recovery and stored (once), like an event whose answer was lost */
             fprintf(stderr, "personae serve: /event: the event log could not save %s: %s\n",
@@ -663,9 +671,19 @@ void ev_log_stop(ev_log *l)
     l->stop = 1;
     pthread_cond_signal(&l->cv);
     pthread_mutex_unlock(&l->mu);
-    if (l->running)
-        pthread_join(l->thread, NULL);
+    if (!l->running)
+        return;
+    pthread_join(l->thread, NULL);
     l->running = 0;
+    if (l->commit_us.n) {
+        char took[160];
+        srv_hist_format(&l->commit_us, took, sizeof took);
+        fprintf(stderr,
+                "personae serve: /event: the event log made %llu commits of %lld calls (median; p99 %lld); "
+                "each commit's write and fdatasync took %s\n",
+                (unsigned long long)l->commit_us.n, (long long)srv_hist_quantile(&l->batch_calls, 0.5),
+                (long long)srv_hist_quantile(&l->batch_calls, 0.99), took);
+    }
 }
 
 void ev_log_free(ev_log *l)

@@ -15,6 +15,7 @@
  * virtual machines). In external mode a resume only sets a flag, and the thread that resumes a
  * batch wakes each loop concerned once (loop_wake). */
 #include "event.h"
+#include "histogram.h"
 #include "srv.h"
 #include "server.h"
 
@@ -47,6 +48,12 @@ typedef struct http_loop {
     pthread_t thread;
     int running;
     int closed; /* a connection closed during the last run (the loop's thread only) */
+    /* the server's own account of the /event calls this loop answered after their commit (the
+     * loop's thread only; merged and logged when the loops stop): from the request's headers to
+     * the call queued for the event log (its evaluation), from there until the loop takes it up
+     * again after its commit (the wait for the round, the commit, the wake-up), from there to the
+     * answer's last byte handed to the kernel */
+    srv_hist evaluated, committed, sent, inside;
 } http_loop;
 
 struct server {
@@ -118,6 +125,7 @@ typedef struct conn_state {
     ev_call *call; /* an /event call waiting for its commit */
     int api_queued, api_done; /* an API request handed to an API thread, and answered by it */
     srv_resp resp;            /* its answer */
+    int64_t began, queued, resumed; /* an /event call's times (srv_monotonic_us; see http_loop) */
 } conn_state;
 
 struct api_job {
@@ -179,6 +187,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
         const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         if (cl && strtoull(cl, NULL, 10) > st->limit)
             st->too_big = 1;
+        if (st->route == ROUTE_EVENT)
+            st->began = srv_monotonic_us();
         *con_cls = st;
         return MHD_YES;
     }
@@ -215,8 +225,12 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
             st->call = ev_begin(s->ev, conn, method, st->body, st->len, &suspended);
             if (!st->call)
                 return MHD_NO;
-            if (suspended)
+            if (suspended) {
+                st->queued = srv_monotonic_us();
                 return MHD_YES; /* resumed by the writer after the commit */
+            }
+        } else if (st->queued) {
+            st->resumed = srv_monotonic_us();
         }
         if (ev_status(st->call) != 200)
             fprintf(stderr, "personae serve: %s /event %d\n", method, ev_status(st->call));
@@ -336,6 +350,32 @@ static int listen_socket(const struct sockaddr_in *addr)
     return fd;
 }
 
+/* One line in the server's log: where the /event calls answered since the start spent their
+ * time inside the server (the time before libmicrohttpd has read a request's headers, and the
+ * client's own, are not in it; a client such as wrk measures them too). */
+static void log_event_times(server *s)
+{
+    srv_hist *all = calloc(4, sizeof *all);
+    if (!all)
+        return;
+    for (size_t i = 0; i < s->nloops; i++) {
+        srv_hist_merge(&all[0], &s->loops[i].evaluated);
+        srv_hist_merge(&all[1], &s->loops[i].committed);
+        srv_hist_merge(&all[2], &s->loops[i].sent);
+        srv_hist_merge(&all[3], &s->loops[i].inside);
+    }
+    if (all[3].n) {
+        char t[4][160];
+        for (int i = 0; i < 4; i++)
+            srv_hist_format(&all[i], t[i], sizeof t[i]);
+        fprintf(stderr,
+                "personae serve: /event: %llu calls answered after their commit; inside the server: "
+                "evaluation %s; waiting for the event log %s; sending the answer %s; in all %s\n",
+                (unsigned long long)all[3].n, t[0], t[1], t[2], t[3]);
+    }
+    free(all);
+}
+
 static void loops_stop(server *s)
 {
     atomic_store(&s->loops_stop, 1);
@@ -346,10 +386,11 @@ static void loops_stop(server *s)
         }
     for (size_t i = 0; i < s->nloops; i++) {
         if (s->loops[i].d)
-            MHD_stop_daemon(s->loops[i].d);
+            MHD_stop_daemon(s->loops[i].d); /* (which completes the requests still open) */
         if (s->loops[i].wake >= 0)
             close(s->loops[i].wake);
     }
+    log_event_times(s);
     free(s->loops);
     s->loops = NULL;
     s->nloops = 0;
@@ -395,7 +436,7 @@ static int loops_start(server *s, const struct sockaddr_in *addr, unsigned n, un
         lp->d = mine < 0 || lp->wake < 0 ? NULL
                 : MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_TURBO | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME, 0, NULL,
                                    NULL, handle, s, MHD_OPTION_LISTEN_SOCKET, mine, MHD_OPTION_NOTIFY_COMPLETED,
-                                   completed, NULL, MHD_OPTION_NOTIFY_CONNECTION, connection_event, lp,
+                                   completed, lp, MHD_OPTION_NOTIFY_CONNECTION, connection_event, lp,
                                    MHD_OPTION_CONNECTION_TIMEOUT, 60u, MHD_OPTION_CONNECTION_LIMIT, per_loop,
                                    MHD_OPTION_END);
         if (mine >= 0 && lp->wake < 0)
@@ -493,7 +534,15 @@ static void api_threads_stop(server *s)
 
 static void completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe)
 {
+    http_loop *lp = cls;
     conn_state *st = *con_cls;
+    if (st && st->resumed && toe == MHD_REQUEST_TERMINATED_COMPLETED_OK) {
+        int64_t now = srv_monotonic_us();
+        srv_hist_add(&lp->evaluated, st->queued - st->began);
+        srv_hist_add(&lp->committed, st->resumed - st->queued);
+        srv_hist_add(&lp->sent, now - st->resumed);
+        srv_hist_add(&lp->inside, now - st->began);
+    }
     if (st) {
         ev_call_free(st->call);
         cJSON_Delete(st->resp.json);

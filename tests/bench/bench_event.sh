@@ -4,7 +4,10 @@
 # and system, all its threads, from /proc: per call, so it does not depend on the rate), and
 # checks that nothing acknowledged was lost: after the run the server is stopped (which moves
 # every logged event into the store's tables) and the realizations stored are counted against
-# the 2xx answers. Every call realizes exactly one rule-based trait.
+# the 2xx answers. Every call realizes exactly one rule-based trait. It also prints the server's own
+# account, logged when it stops: where calls spent their time inside it (evaluation, waiting for
+# the event log's commit, sending) and the commits' sizes and durations, to tell apart from wrk's
+# figures what the load generator and the host add.
 #
 #   tests/bench/bench_event.sh [PERSONAE] [DURATION_S] [CONNECTIONS]
 #   env: VISITORS (2000), TRAITS_PER_VISITOR (50), RETRAIN (1: retrain every model during the run),
@@ -169,6 +172,11 @@ end
     # a clean stop moves every logged event into the store's tables: count them there
     srv.send_signal(signal.SIGTERM); srv.wait(timeout=600)
     after = count()
+    # the server's own account of the calls (logged when it stops; the warm-up calls before wrk's
+    # are in it too): what a call spent inside the server, against wrk's figures from outside
+    for line in open(os.path.join(d, "serve.log")):
+        if line.startswith("personae serve: /event: "):
+            print("server: " + line[len("personae serve: /event: "):], end="")
     if cg:
         total = next(int(l.split()[1]) for l in open(cg) if l.startswith("totals:"))
         print(f"callgrind: {total / max(1, ok):,.0f} instructions per acknowledged call, all threads ({cg})")

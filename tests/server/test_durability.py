@@ -4,6 +4,7 @@ store's tables yet; a torn record at the log's end (a crash during its write) is
 import concurrent.futures
 import glob
 import os
+import re
 import shutil
 import sqlite3
 import struct
@@ -91,6 +92,17 @@ try:
         srv.event({"d_account": acct, "d_uuid": f"after{i}", "c_page": "home"})
     srv.stop()
     check(logged_seq(store) == logged + 21, f"the log goes on after its last good record: {logged_seq(store)}")
+    # the server's own account of those 21 calls and their commits, logged when it stops (what
+    # tests/bench/bench_event.sh prints beside wrk's figures)
+    lines = open(os.path.join(store.dir, "serve.log"), encoding="utf-8").read().splitlines()
+    calls = [ln for ln in lines if "calls answered after their commit" in ln]
+    check(calls and re.fullmatch(r"personae serve: /event: 21 calls answered after their commit; inside the "
+                                 r"server: evaluation p50 .*; waiting for the event log p50 .*; sending the "
+                                 r"answer p50 .*; in all p50 .*, max [\d.]+ (µs|ms|s)", calls[-1]),
+          f"the server logs where 21 calls spent their time: {calls[-1:]}")
+    made = [re.search(r"the event log made (\d+) commits of (\d+) calls", ln) for ln in lines]
+    made = [m for m in made if m]
+    check(made and 1 <= int(made[-1].group(1)) <= 21, f"and the event log its commits: {made[-1:]}")
     srv = Server(store)
     n = sql(store, "SELECT COUNT(*) FROM realizations WHERE trait_id = ?", (page["id"],))[0][0] - before
     check(n == 821, f"and nothing is stored twice: {n} of 821")
