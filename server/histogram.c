@@ -10,8 +10,8 @@ static size_t bucket(int64_t us)
     if (us < 64)
         return us < 0 ? 0 : (size_t)us;
     uint64_t v = us < TOP ? (uint64_t)us : (uint64_t)TOP - 1;
-    int e = 63 - __builtin_clzll(v);                         /* 6 .. 31 */
-    size_t sub = (size_t)(v >> (e - 5)) - 32;                /* the 5 bits after the leading one */
+    int e = 63 - __builtin_clzll(v);          /* 6 .. 31 */
+    size_t sub = (size_t)(v >> (e - 5)) - 32; /* the 5 bits after the leading one */
     return 64 + (size_t)(e - 6) * 32 + sub;
 }
 

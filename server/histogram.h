@@ -5,8 +5,9 @@
  * spends inside the server is told apart from the time the load generator and the host add.
  *
  * Microseconds, exact below 64 µs, then 32 buckets for each power of two (each at most ~3% wide)
- * up to 2^32 µs, 71 minutes (longer durations count in the last bucket). Adding is a few instructions and no
- * allocation. Not thread-safe: each thread keeps its own and they are merged once it has stopped.
+ * up to 2^32 µs, 71 minutes (longer durations count in the last bucket). Adding is a few
+ * instructions and no allocation. Not thread-safe: each thread keeps its own, and they are merged
+ * once it has stopped.
  */
 #ifndef PN_SERVER_HISTOGRAM_H
 #define PN_SERVER_HISTOGRAM_H
