@@ -174,7 +174,7 @@ end
     after = count()
     # the server's own account of the calls (logged when it stops; the warm-up calls before wrk's
     # are in it too): what a call spent inside the server, against wrk's figures from outside
-    for line in open(os.path.join(d, "serve.log")):
+    for line in open(os.path.join(d, "serve.log"), encoding="utf-8"):
         if line.startswith("personae serve: /event: "):
             print("server: " + line[len("personae serve: /event: "):], end="")
     if cg:

@@ -27,7 +27,8 @@ def ms(text):  # "607 µs", "2.11 ms", "1.20 s" in milliseconds
 
 for i in range(runs):
     for b in bins:
-        out = subprocess.run(["tests/bench/bench_event.sh", b, dur, conns], capture_output=True, text=True).stdout
+        out = subprocess.run(["tests/bench/bench_event.sh", b, dur, conns], capture_output=True, encoding="utf-8",
+                             env={**os.environ, "PYTHONIOENCODING": "utf-8"}).stdout  # (the server's "µs")
         m = re.search(r"^req/s (\d+)\s+p50 ([\d.]+) ms\s+p99 ([\d.]+) ms", out, re.M)
         ok = "every acknowledged event is stored" in out
         cpu = re.search(r"^server processor time per call: ([\d.]+) us", out, re.M)
