@@ -81,7 +81,7 @@ void srv_hist_format(const srv_hist *h, char *out, size_t cap)
     size_t len = 0;
     if (cap)
         out[0] = '\0';
-    for (size_t i = 0; i < sizeof shown / sizeof *shown && len < cap; i++) {
+    for (size_t i = 0; i < sizeof shown / sizeof *shown; i++) { /* (each step returns when out is full) */
         int n = snprintf(out + len, cap - len, "%s%s ", i ? ", " : "", shown[i].name);
         if (n < 0 || (size_t)n >= cap - len)
             return;

@@ -186,7 +186,7 @@ void jw_raw_value(jw *w, const char *s, size_t len)
 
 char *jw_take(jw *w, size_t *len)
 {
-    char *b = w->oom || w->depth != 0 ? NULL : w->buf;
+    char *b = jw_complete(w) ? w->buf : NULL;
     if (b)
         b[w->len] = '\0'; /* jw__room() always leaves a byte for it */
     if (!b)
