@@ -8,7 +8,8 @@
  * segments list the visitors the server itself classified (at training or on an /event call);
  * personas reported by edge scorers are kept apart (edge_reports) and never exported as such.
  * Visitors are listed in byte order of their ids: ?limit= pages them, ?after= starts after an id
- * (a segment's next_after), ?segment_id= takes one mapped segment. */
+ * (a segment's next_after), ?segment_id= takes one mapped segment. The listing reads the store on
+ * a connection of its own, without the API's lock (list_unlocked). */
 #include "srv.h"
 
 #include <limits.h>
@@ -313,6 +314,87 @@ static void page_add(page *pg, const char *uuid)
         pg->last = v->valuestring;
 }
 
+/* A mapped segment the export lists: read under the API's lock, listed after it. */
+typedef struct wanted {
+    int64_t id;
+    cJSON *entry;            /* its item of "segments" (segment_id, name), visitors added when listed */
+    int64_t model, baseline; /* a predictive segment's; model 0 for a rule segment */
+    char *rule;              /* a rule segment's rule (owned) */
+} wanted;
+
+/* Lists one segment's visitors from db into its entry. 0, or -1: its rule cannot be evaluated. */
+static int list_segment(sqlite3 *db, int64_t account, const wanted *w, const char *after, long long limit,
+                        audience *aud, int *loaded, int64_t now)
+{
+    page pg = {after, limit, cJSON_AddArrayToObject(w->entry, "visitors"), 0, 0, NULL, 0};
+    if (w->model) {
+        sqlite3_stmt *st = store_prepare(db, "SELECT uuid FROM classifications WHERE model_id = ? AND "
+                                             "baseline_id = ? ORDER BY uuid");
+        if (st) {
+            sqlite3_bind_int64(st, 1, w->model);
+            sqlite3_bind_int64(st, 2, w->baseline);
+            while (sqlite3_step(st) == SQLITE_ROW)
+                page_add(&pg, (const char *)sqlite3_column_text(st, 0));
+            sqlite3_finalize(st);
+        }
+    } else {
+        pn_segment_rule *parsed = NULL;
+        pn_error err;
+        if (!*loaded)
+            *loaded = audience_load(db, account, aud) == 0;
+        if (!*loaded || !w->rule || pn_segment_rule_parse(w->rule, strlen(w->rule), &parsed, NULL, &err) != PN_OK)
+            return -1;
+        for (size_t d = 0; d < aud->ndevices; d++) {
+            eval_ctx ec = {aud, aud->srcs + aud->src_at[d], aud->src_at[d + 1] - aud->src_at[d]};
+            if (pn_segment_rule_eval(parsed, count, &ec, now))
+                page_add(&pg, aud->devices[d]);
+        }
+        pn_segment_rule_free(parsed);
+    }
+    cJSON_AddNumberToObject(w->entry, "population", (double)pg.population);
+    if (pg.more && pg.last)
+        cJSON_AddStringToObject(w->entry, "next_after", pg.last);
+    else
+        cJSON_AddNullToObject(w->entry, "next_after");
+    return 0;
+}
+
+/* Lists every wanted segment, all from one state of the store. Under `serve` (c->lock) it does so
+ * on a connection of its own with the API's lock released: an export reads every realization of
+ * the account and evaluates each rule for every device (seconds for a large audience), and the
+ * API runs one request at a time under that lock, so every other request of every account
+ * (snapshot downloads, tokens, edits) would wait for it. Returns the id of a segment that could
+ * not be evaluated, or 0. */
+static int64_t list_unlocked(srv_ctx *c, wanted *ws, size_t n, const char *after, long long limit)
+{
+    sqlite3 *db = c->db, *own = NULL;
+    if (c->lock) {
+        char err[300];
+        if (store_open(sqlite3_db_filename(c->db, "main"), 0, &own, err, sizeof err) == 0) {
+            db = own;
+            pthread_mutex_unlock(c->lock);
+        } else {
+            fprintf(stderr, "personae serve: export: %s (exporting on the API's connection)\n", err);
+        }
+    }
+    srv_sync_events(c->cfg); /* export every event acknowledged so far */
+    audience aud;
+    int loaded = 0;
+    int64_t failed = 0, now = srv_now();
+    (void)sqlite3_exec(db, "BEGIN", NULL, NULL, NULL); /* one read transaction: one state of the store */
+    for (size_t i = 0; i < n && !failed; i++)
+        if (list_segment(db, c->account, &ws[i], after, limit, &aud, &loaded, now))
+            failed = ws[i].id;
+    (void)sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+    if (loaded)
+        audience_free(&aud);
+    if (own) {
+        store_close(own);
+        pthread_mutex_lock(c->lock);
+    }
+    return failed;
+}
+
 int export_destination(srv_ctx *c, int64_t id, const srv_req *q, srv_resp *r)
 {
     /* paging: ?limit=N visitors a segment at most, ?after=ID those after it, ?segment_id=S that
@@ -329,7 +411,6 @@ int export_destination(srv_ctx *c, int64_t id, const srv_req *q, srv_resp *r)
     cJSON *dst;
     if (res_load(c, &srv_destinations, id, "READ", &dst, r))
         return r->status;
-    srv_sync_events(c->cfg); /* export every event acknowledged so far */
     uint32_t dl = labels_from_json(cJSON_GetObjectItemCaseSensitive(dst, "dec_labels"));
     const cJSON *ids = cJSON_GetObjectItemCaseSensitive(dst, "segment_ids");
     int mapped = !only;
@@ -344,10 +425,10 @@ int export_destination(srv_ctx *c, int64_t id, const srv_req *q, srv_resp *r)
     cJSON_AddNumberToObject(out, "generated_at", (double)srv_now());
     cJSON *segments = cJSON_AddArrayToObject(out, "segments");
     cJSON *excluded = cJSON_AddArrayToObject(out, "excluded");
-    audience aud;
-    int loaded = 0;
-    int64_t now = srv_now();
-    for (const cJSON *e = cJSON_IsArray(ids) ? ids->child : NULL; e; e = e->next) {
+    wanted *ws = calloc((size_t)cJSON_GetArraySize(ids) + 1, sizeof *ws);
+    size_t n = 0;
+    int ok = ws != NULL;
+    for (const cJSON *e = ok && cJSON_IsArray(ids) ? ids->child : NULL; e; e = e->next) {
         int64_t sid = (int64_t)e->valuedouble;
         if (only && sid != only)
             continue;
@@ -368,53 +449,27 @@ int export_destination(srv_ctx *c, int64_t id, const srv_req *q, srv_resp *r)
             cJSON_Delete(seg);
             continue;
         }
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddNumberToObject(o, "segment_id", (double)sid);
-        cJSON_AddStringToObject(o, "name", cJSON_IsString(name) ? name->valuestring : "");
-        page pg = {after, limit, cJSON_AddArrayToObject(o, "visitors"), 0, 0, NULL, 0};
-        if (srv_num(seg, "model_id")) {
-            sqlite3_stmt *st = store_prepare(c->db, "SELECT uuid FROM classifications WHERE model_id = ? AND "
-                                                    "baseline_id = ? ORDER BY uuid");
-            if (st) {
-                sqlite3_bind_int64(st, 1, srv_num(seg, "model_id"));
-                sqlite3_bind_int64(st, 2, srv_num(seg, "baseline_id"));
-                while (sqlite3_step(st) == SQLITE_ROW)
-                    page_add(&pg, (const char *)sqlite3_column_text(st, 0));
-                sqlite3_finalize(st);
-            }
-        } else {
-            const cJSON *rule = cJSON_GetObjectItemCaseSensitive(seg, "rule");
-            pn_segment_rule *parsed = NULL;
-            pn_error err;
-            if (!loaded)
-                loaded = audience_load(c->db, c->account, &aud) == 0;
-            if (!loaded || !cJSON_IsString(rule) ||
-                pn_segment_rule_parse(rule->valuestring, strlen(rule->valuestring), &parsed, NULL, &err) != PN_OK) {
-                cJSON_Delete(o);
-                cJSON_Delete(seg);
-                cJSON_Delete(out);
-                cJSON_Delete(dst);
-                if (loaded)
-                    audience_free(&aud);
-                return srv_fail(r, 500, "segment %lld cannot be evaluated for the export", (long long)sid);
-            }
-            for (size_t d = 0; d < aud.ndevices; d++) {
-                eval_ctx ec = {&aud, aud.srcs + aud.src_at[d], aud.src_at[d + 1] - aud.src_at[d]};
-                if (pn_segment_rule_eval(parsed, count, &ec, now))
-                    page_add(&pg, aud.devices[d]);
-            }
-            pn_segment_rule_free(parsed);
-        }
-        cJSON_AddNumberToObject(o, "population", (double)pg.population);
-        if (pg.more && pg.last)
-            cJSON_AddStringToObject(o, "next_after", pg.last);
-        else
-            cJSON_AddNullToObject(o, "next_after");
-        cJSON_AddItemToArray(segments, o);
+        wanted *w = &ws[n++];
+        w->id = sid;
+        w->entry = cJSON_CreateObject();
+        cJSON_AddNumberToObject(w->entry, "segment_id", (double)sid);
+        cJSON_AddStringToObject(w->entry, "name", cJSON_IsString(name) ? name->valuestring : "");
+        cJSON_AddItemToArray(segments, w->entry);
+        w->model = srv_num(seg, "model_id");
+        w->baseline = srv_num(seg, "baseline_id");
+        const char *rule = srv_str(seg, "rule", NULL);
+        w->rule = !w->model && rule ? strdup(rule) : NULL;
         cJSON_Delete(seg);
     }
-    if (loaded)
-        audience_free(&aud);
     cJSON_Delete(dst);
+    int64_t failed = ok ? list_unlocked(c, ws, n, after, limit) : 0;
+    for (size_t i = 0; i < n; i++)
+        free(ws[i].rule);
+    free(ws);
+    if (!ok || failed) {
+        cJSON_Delete(out);
+        return !ok ? srv_fail(r, 500, "out of memory")
+                   : srv_fail(r, 500, "segment %lld cannot be evaluated for the export", (long long)failed);
+    }
     return srv_ok(r, 200, out);
 }
