@@ -25,7 +25,6 @@
 #define EV_MAX_VALUE 4096
 #define EV_MAX_UUID VC_MAX_ID
 #define EV_MAX_CIDS 8
-#define EV_MAX_GRAPH 100
 
 /* ---- parameters (event_params.c) ------------------------------------------------------------ */
 

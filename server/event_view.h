@@ -23,6 +23,12 @@
 
 enum { EV_CROSS_NONE, EV_CROSS_CURRENT, EV_CROSS_LAST, EV_CROSS_ALL };
 enum { EV_DEV_NONE, EV_DEV_THIS, EV_DEV_GRAPH };
+/* What a merged profile takes at most, in /event and in exports alike: a device's most recent
+ * authenticated ids, and the other devices of its graph. */
+#define EV_MAX_LINKS 64
+#define EV_MAX_GRAPH 100
+#define EV_STR_(x) #x
+#define EV_STR(x) EV_STR_(x) /* a limit in SQL text */
 
 #define EV_NOT_FOUND SIZE_MAX
 

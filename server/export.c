@@ -88,7 +88,16 @@ static pn_profiles *load_all(sqlite3 *db, int64_t account)
     return p;
 }
 
+/* By authenticated id; the devices of one in byte order, as /event's graph query reads them. */
 static int cmp_cid(const void *x, const void *y)
+{
+    const link *a = *(link *const *)x, *b = *(link *const *)y;
+    int c = a->ds != b->ds ? (a->ds < b->ds ? -1 : 1) : strcmp(a->cid, b->cid);
+    return c || !a->uuid || !b->uuid ? c : strcmp(a->uuid, b->uuid);
+}
+
+/* The same, without the device: the first link of an authenticated id found by bsearch. */
+static int cmp_cid_only(const void *x, const void *y)
 {
     const link *a = *(link *const *)x, *b = *(link *const *)y;
     return a->ds != b->ds ? (a->ds < b->ds ? -1 : 1) : strcmp(a->cid, b->cid);
@@ -237,21 +246,36 @@ static void add_source(source *src, size_t *n, uint32_t v, int64_t ds)
     src[(*n)++] = (source){v, ds};
 }
 
-/* The profiles the merge rule takes for `uuid`, into src (room for 1 + 2 * a->nlinks). */
+/* The profiles the merge rule takes for `uuid`, into src (room for 1 + EV_MAX_GRAPH +
+ * EV_MAX_LINKS). With /event's limits, so that both list the same visitors: a device's
+ * EV_MAX_LINKS most recent authenticated ids, and at most EV_MAX_GRAPH other devices of its
+ * graph, taken id after id, each id's devices in byte order. Without them an authenticated id
+ * many devices share (a "guest" login) would make every export quadratic in their number. */
 static size_t sources_of(const audience *a, const char *uuid, source *src)
 {
-    size_t n = 0, nl;
+    size_t n = 0, nl, ngraph = 0;
     const link *own = links_of(a, uuid, &nl);
+    const char *graph[EV_MAX_GRAPH];
+    if (nl > EV_MAX_LINKS)
+        nl = EV_MAX_LINKS;
     if (a->device != EV_DEV_NONE)
         add_source(src, &n, pn_profiles_visitor_find(a->p, uuid, strlen(uuid)), 0);
     if (a->device == EV_DEV_GRAPH)
-        for (size_t i = 0; i < nl; i++) { /* the devices seen with one of its authenticated ids */
+        for (size_t i = 0; i < nl && ngraph < EV_MAX_GRAPH; i++) { /* devices seen with its ids */
             link key = {NULL, own[i].cid, own[i].ds}, *kp = &key;
-            link **at = bsearch(&kp, a->by_cid, a->nlinks, sizeof *a->by_cid, cmp_cid);
-            while (at && at > a->by_cid && cmp_cid(at - 1, &kp) == 0)
+            link **at = bsearch(&kp, a->by_cid, a->nlinks, sizeof *a->by_cid, cmp_cid_only);
+            while (at && at > a->by_cid && cmp_cid_only(at - 1, &kp) == 0)
                 at--;
-            for (; at && at < a->by_cid + a->nlinks && cmp_cid(at, &kp) == 0; at++)
-                add_source(src, &n, pn_profiles_visitor_find(a->p, (*at)->uuid, strlen((*at)->uuid)), 0);
+            for (; at && at < a->by_cid + a->nlinks && cmp_cid_only(at, &kp) == 0 && ngraph < EV_MAX_GRAPH; at++) {
+                const char *u = (*at)->uuid;
+                int seen = strcmp(u, uuid) == 0;
+                for (size_t g = 0; g < ngraph && !seen; g++)
+                    seen = strcmp(graph[g], u) == 0;
+                if (seen)
+                    continue;
+                graph[ngraph++] = u;
+                add_source(src, &n, pn_profiles_visitor_find(a->p, u, strlen(u)), 0);
+            }
         }
     size_t take = a->cross == EV_CROSS_NONE ? 0 : a->cross == EV_CROSS_ALL ? nl : nl > 0;
     for (size_t i = 0; i < take; i++)
@@ -262,7 +286,7 @@ static size_t sources_of(const audience *a, const char *uuid, source *src)
 /* The sources of every device, computed once for all the segments of the export. */
 static int merge_all(audience *a)
 {
-    source *scratch = malloc((1 + 2 * a->nlinks) * sizeof *scratch);
+    source *scratch = malloc((1 + EV_MAX_GRAPH + EV_MAX_LINKS) * sizeof *scratch);
     size_t cap = 0;
     int ok = scratch && (a->src_at = malloc((a->ndevices + 1) * sizeof *a->src_at)) != NULL;
     if (ok)

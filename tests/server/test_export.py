@@ -96,6 +96,31 @@ try:
     st, o = srv.request("POST", "/destinations", {"name": "y", "type": "export", "segment_ids": [987654]}, A)
     check(st == 422, f"unknown segment: {st}")
 
+    # a device graph takes at most 100 other devices, in the export as in /event: 150 devices
+    # seen with one "guest" login each realize f2 once; with the device graph as the default merge
+    # rule a device counts at most 101 realizations of it (its own and 100 others'), so neither
+    # /event nor the export puts anyone in a segment of 102 (without the limit the export put all
+    # 150 there, and an id shared by many devices made it quadratic in their number)
+    st, login = srv.request("POST", "/data-sources", {"name": "login", "id_type": "cross_device"}, A)
+    for i in range(150):
+        st, _, _ = srv.event({"d_account": acct, "d_uuid": f"g{i:03d}", "d_cid": f"{login['id']}\x01guest", "c_page": "f2"})
+        assert st == 200
+    st, crowd = srv.request("POST", "/segments", {"name": "crowd", "rule": f"FREQUENCY([{features[2]}T] <= 7D) >= 102"}, A)
+    st, near = srv.request("POST", "/segments", {"name": "near", "rule": f"FREQUENCY([{features[2]}T] <= 7D) >= 101"}, A)
+    st, rules = srv.request("GET", "/merge-rules", None, A)
+    default = [x for x in rules if x["default"]][0]
+    st, _ = srv.request("PUT", f"/merge-rules/{default['id']}", {"device": "device_graph", "default": True}, A)
+    st, graph_dst = srv.request("POST", "/destinations", {"name": "graph", "type": "export",
+                                                          "segment_ids": [crowd["id"], near["id"]]}, A)
+    st, ex = srv.request("GET", f"/destinations/{graph_dst['id']}/export", None, A)
+    listed = {x["segment_id"]: {v for v in x["visitors"] if v.startswith("g")} for x in ex["segments"]}
+    st, a, _ = srv.event({"d_account": acct, "d_uuid": "g000"})
+    check(st == 200 and crowd["id"] not in a["segments"] and near["id"] in a["segments"],
+          f"/event: a device of the crowd counts 101 realizations: {a['segments']}")
+    check(listed == {crowd["id"]: set(), near["id"]: {f"g{i:03d}" for i in range(150)}},
+          f"the export agrees: {({k: len(v) for k, v in listed.items()})}")
+    st, _ = srv.request("PUT", f"/merge-rules/{default['id']}", {"device": "this_device", "default": True}, A)
+
     # a long export runs outside the API's lock: the API answers other requests meanwhile (it runs
     # one request at a time under that lock, so before, each of them waited for the export)
     N = 200000
