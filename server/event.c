@@ -506,14 +506,12 @@ static int evaluate(eval *e, const int64_t (*reports)[2], size_t nreports, jw *w
         jw_int(w, c->realized[i].trait);
     jw_array_end(w);
 
+    /* The merged profile itself is not in the answer, only what it qualifies for: /event takes
+     * no key, and a device id (or an authenticated id in d_cid) is all a caller needs, so its
+     * traits (onboarded ones, an authenticated profile's) would be anyone's to read. */
     const prof *dp = profile(e, v->cross, v->device);
     if (!dp)
         return -1;
-    JW_KEY(w, "traits");
-    jw_array_begin(w);
-    for (size_t i = 0; i < dp->nd; i++)
-        jw_int(w, dp->d[i].trait);
-    jw_array_end(w);
 
     jw *models = &e->b.models; /* a buffer kept between calls (ev_scratch) */
     jw_reset(models);

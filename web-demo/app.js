@@ -218,7 +218,7 @@ function renderServer(m, answer, seq) {
   const box = $('server');
   const p = m.persona == null ? null : personaById.get(String(m.persona));
   let html = `<div>status <b>${m.status}</b>${p ? `: <b>${esc(p.label)}</b>, confidence ${pct(m.confidence)}` : ''}${m.kept ? ' (kept from an earlier call under this model version)' : ''}</div>`;
-  html += `<div class="muted">realized trait ${answer.realized.map(nameOf).map(esc).join(', ') || 'none'} · ${answer.traits.length} traits in the profile</div>`;
+  html += `<div class="muted">realized trait ${answer.realized.map(nameOf).map(esc).join(', ') || 'none'} · in ${answer.segments.length} segment${answer.segments.length === 1 ? '' : 's'}</div>`;
   if (m.scores) {
     html += '<table>' + Object.entries(m.scores).map(([id, s]) =>
       `<tr><td>${esc(personaById.get(id)?.label || id)}</td><td>${fmt(s, 4)}</td></tr>`).join('') + '</table>';
