@@ -109,9 +109,10 @@ end
         return n
     # one sample call, shown for the record
     with urllib.request.urlopen(f"{base}/event?d_account={acct}&d_uuid=u{V - 1}&c_page=p0") as r:
-        sample = json.loads(r.read())
-    print("sample answer: %d traits, %d models, statuses %s" % (len(sample["traits"]), len(sample["models"]),
-          sorted({m["status"] for m in sample["models"]})))
+        raw = r.read()
+        sample = json.loads(raw)
+    print("sample answer: %d bytes, %d segments, %d models, statuses %s" % (
+          len(raw), len(sample["segments"]), len(sample["models"]), sorted({m["status"] for m in sample["models"]})))
     api("GET", f"/models/{models[0]}/report")  # a report waits until every acknowledged event is stored
     cg = os.environ.get("CALLGRIND")
     if cg:
