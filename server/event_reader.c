@@ -75,7 +75,7 @@ ev_reader *ev_reader_get(ev_readers *rs)
     r->applied = store_prepare(r->db, "SELECT applied FROM event_ingest WHERE id = 1");
     r->rows = store_prepare(r->db, "SELECT trait_id, ts FROM realizations WHERE account_id = ? AND uuid = ?");
     r->links = store_prepare(r->db, "SELECT data_source_id, cid, last_ts FROM device_links WHERE account_id = ? AND "
-                                    "uuid = ? ORDER BY last_ts DESC LIMIT " EV_STR(EV_MAX_LINKS));
+                                    "uuid = ? ORDER BY last_ts DESC LIMIT ?");
     r->graph = store_prepare(r->db, "SELECT DISTINCT uuid FROM device_links WHERE account_id = ? AND "
                                     "data_source_id = ? AND cid = ? LIMIT ?");
     r->cls = store_prepare(r->db, "SELECT model_id, baseline_id, version FROM classifications WHERE uuid = ? AND "
@@ -84,6 +84,10 @@ ev_reader *ev_reader_get(ev_readers *rs)
         reader_close(r);
         return NULL;
     }
+    /* the limits, bound once (a reset keeps bindings): a device's most recent ids, and its graph's
+     * devices with one more, since the device itself may be one of the rows */
+    sqlite3_bind_int(r->links, 3, EV_MAX_LINKS);
+    sqlite3_bind_int(r->graph, 4, EV_MAX_GRAPH + 1);
     return r;
 }
 
@@ -182,7 +186,6 @@ int ev_reader_graph(ev_reader *r, int64_t account, int64_t ds, const char *cid, 
     sqlite3_bind_int64(st, 1, account);
     sqlite3_bind_int64(st, 2, ds);
     sqlite3_bind_text(st, 3, cid, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 4, EV_MAX_GRAPH + 1); /* the device itself may be one of them */
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW && *n < cap) {
         const char *u = (const char *)sqlite3_column_text(st, 0);

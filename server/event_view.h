@@ -27,8 +27,6 @@ enum { EV_DEV_NONE, EV_DEV_THIS, EV_DEV_GRAPH };
  * authenticated ids, and the other devices of its graph. */
 #define EV_MAX_LINKS 64
 #define EV_MAX_GRAPH 100
-#define EV_STR_(x) #x
-#define EV_STR(x) EV_STR_(x) /* a limit in SQL text */
 
 #define EV_NOT_FOUND SIZE_MAX
 

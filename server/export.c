@@ -88,19 +88,18 @@ static pn_profiles *load_all(sqlite3 *db, int64_t account)
     return p;
 }
 
-/* By authenticated id; the devices of one in byte order, as /event's graph query reads them. */
-static int cmp_cid(const void *x, const void *y)
-{
-    const link *a = *(link *const *)x, *b = *(link *const *)y;
-    int c = a->ds != b->ds ? (a->ds < b->ds ? -1 : 1) : strcmp(a->cid, b->cid);
-    return c || !a->uuid || !b->uuid ? c : strcmp(a->uuid, b->uuid);
-}
-
-/* The same, without the device: the first link of an authenticated id found by bsearch. */
+/* By authenticated id (what bsearch looks for: a key has no device). */
 static int cmp_cid_only(const void *x, const void *y)
 {
     const link *a = *(link *const *)x, *b = *(link *const *)y;
     return a->ds != b->ds ? (a->ds < b->ds ? -1 : 1) : strcmp(a->cid, b->cid);
+}
+
+/* The same, then an id's devices in byte order, as /event's graph query reads them. */
+static int cmp_cid(const void *x, const void *y)
+{
+    int c = cmp_cid_only(x, y);
+    return c ? c : strcmp((*(link *const *)x)->uuid, (*(link *const *)y)->uuid);
 }
 
 static int cmp_str(const void *x, const void *y)
