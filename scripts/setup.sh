@@ -11,7 +11,7 @@ packages=(
   python3 python3-sklearn time       # the scikit-learn peers of the benchmarks; peak memory
   python3-xxhash                     # the server tests read the event log's checksums
   emscripten node-acorn nodejs node-typescript  # the WebAssembly scorer, its JavaScript tests and types
-  libmicrohttpd-dev libhttp-parser-dev libsqlite3-dev nettle-dev  # the server: HTTP, its embedded store, key hashing
+  libhttp-parser-dev libsqlite3-dev nettle-dev  # the server: HTTP parsing, its embedded store, key hashing
   wrk                                # the load benchmark of /event
   chromium curl                      # the demo: its browser test, and the seeding of its store
 )

@@ -21,7 +21,7 @@
  * A cross-device profile is the realizations stored under the authenticated id (onboarded with
  * the id as uuid) of traits of that id's data source.
  *
- * A call is computed on the libmicrohttpd thread that received it, from the account's view
+ * A call is computed on the polling loop that received it (http_loop.h), from the account's view
  * (event_view.h) and the visitor cache (visitor_cache.h), with no disk access for a visitor seen
  * before; its writes go to the event log (event_log.c), which answers it after the commit. */
 #include "event_internal.h"
@@ -626,9 +626,10 @@ static int read_params(ev_call *c, const ev_params *p, const char **account, con
     return 0;
 }
 
-ev_call *ev_begin(ev_runtime *rt, struct MHD_Connection *conn, const char *method, const char *body, size_t len,
-                  int *suspended)
+ev_call *ev_begin(ev_runtime *rt, void *conn, const http_request_info *req, int *suspended)
 {
+    const char *method = req->method, *body = req->body;
+    size_t len = req->body_len;
     *suspended = 0;
     ev_call *c = calloc(1, sizeof *c);
     if (!c)
@@ -642,7 +643,7 @@ ev_call *ev_begin(ev_runtime *rt, struct MHD_Connection *conn, const char *metho
     ev_params params, *p = &params;
     p->n = 0, p->too_many = 0, p->text = p->numbers = NULL, p->json = NULL;
     const char *why = NULL;
-    ev_params_query(p, conn);
+    ev_params_query(p, req);
     if (strcmp(method, "POST") == 0 && ev_params_body(p, body, len, &why)) {
         ev_params_free(p);
         return ev_call_fail(c, 400, why);
@@ -661,7 +662,8 @@ ev_call *ev_begin(ev_runtime *rt, struct MHD_Connection *conn, const char *metho
     }
     char *end = NULL;
     long long acc = account ? strtoll(account, &end, 10) : 0;
-    const char *cookie = MHD_lookup_connection_value(conn, MHD_COOKIE_KIND, COOKIE);
+    char cookie_buf[EV_MAX_UUID + 2];
+    const char *cookie = http_cookie(req->cookie, COOKIE, cookie_buf, sizeof cookie_buf);
     if (!account || *end || acc <= 0)
         why = "d_account is required: the id of the account the event belongs to";
     else if (uuid && !valid_id(uuid))
@@ -753,7 +755,7 @@ ev_call *ev_begin(ev_runtime *rt, struct MHD_Connection *conn, const char *metho
         return ev_call_fail(c, 500, "out of memory");
     c->status = 200;
     c->rt = rt;
-    /* the connection waits, suspended, for the commit of its writes */
+    /* the connection waits, deferred, for the commit of its writes */
     if (ev_log_queue(rt->log, c))
         return ev_call_fail(c, 503, "the server is stopping: the event was not stored");
     *suspended = 1;
@@ -850,32 +852,25 @@ int ev_status(const ev_call *c)
     return c ? c->status : 500;
 }
 
-enum MHD_Result ev_answer(struct MHD_Connection *conn, ev_call *c)
+unsigned ev_answer(ev_call *c, char **body, size_t *len, char *headers, size_t cap)
 {
     if (c && c->status == 200 && c->seq && c->rt) {
         /* durable now: the visitor's next call sees it */
         vc_write x = {c->seq, c->realized, c->nrealized, c->cids, c->ncids, c->cls, c->ncls};
         vc_apply(c->rt->cache, c->account, c->uuid, &x);
     }
-    static const char oom[] = "{\"error\":\"out of memory\"}";
     unsigned status = c && c->body ? (unsigned)c->status : 500;
-    struct MHD_Response *resp =
-        c && c->body ? MHD_create_response_from_buffer(c->body_len, c->body, MHD_RESPMEM_MUST_FREE)
-                     : MHD_create_response_from_buffer(sizeof oom - 1, (void *)oom, MHD_RESPMEM_PERSISTENT);
-    if (!resp)
-        return MHD_NO;
-    if (c && c->body)
-        c->body = NULL; /* the response owns it now */
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
-    MHD_add_response_header(resp, "Cache-Control", "no-store");
-    if (c && c->set_cookie && c->status == 200) {
-        char cookie[256];
-        snprintf(cookie, sizeof cookie, COOKIE "=%s; Max-Age=63072000; Path=/; SameSite=Lax", c->cookie);
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_SET_COOKIE, cookie);
-    }
-    enum MHD_Result ret = MHD_queue_response(conn, status, resp);
-    MHD_destroy_response(resp);
-    return ret;
+    *body = c ? c->body : NULL;
+    *len = *body ? c->body_len : 0;
+    if (c)
+        c->body = NULL; /* the caller's now */
+    if (c && c->set_cookie && c->status == 200)
+        snprintf(headers, cap,
+                 "Cache-Control: no-store\r\nSet-Cookie: " COOKIE "=%s; Max-Age=63072000; Path=/; SameSite=Lax\r\n",
+                 c->cookie);
+    else
+        snprintf(headers, cap, "Cache-Control: no-store\r\n");
+    return status;
 }
 
 void ev_call_free(ev_call *c)

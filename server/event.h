@@ -2,7 +2,7 @@
  * The real-time endpoint /event (event.c and the event_*.c files), apart from the API's single
  * store connection and lock:
  *
- *   - each call is computed on the libmicrohttpd thread that received it;
+ *   - each call is computed on the polling loop that received it (http_loop.h);
  *   - the account's rule-based traits, segments, merge rules, models and their current snapshots
  *     are kept parsed and loaded in memory (event_view.h), rebuilt when srv_config.generation
  *     moves (every API write and every training bumps it), so a retraining is picked up by the
@@ -17,8 +17,7 @@
 #ifndef PN_SERVER_EVENT_H
 #define PN_SERVER_EVENT_H
 
-#include <microhttpd.h>
-
+#include "http_request.h"
 #include "srv.h"
 
 typedef struct ev_runtime ev_runtime;
@@ -33,13 +32,16 @@ void ev_stop(ev_runtime *rt);
 /* Frees the runtime once the HTTP daemon is stopped. NULL is a no-op. */
 void ev_free(ev_runtime *rt);
 
-/* Handles one /event request whose body (POST) is complete. Returns the call (caller frees with
- * ev_call_free after answering); when *suspended is set the connection has been suspended and
- * will be resumed once the call's writes are committed: answer it then with ev_answer. */
-ev_call *ev_begin(ev_runtime *rt, struct MHD_Connection *conn, const char *method, const char *body, size_t len,
-                  int *suspended);
-/* Queues the answer of a finished call. */
-enum MHD_Result ev_answer(struct MHD_Connection *conn, ev_call *call);
+/* Handles one complete /event request of connection `conn`. Returns the call (caller frees with
+ * ev_call_free after answering), NULL when memory is short; when *suspended is set the call
+ * waits for the commit of its writes and `conn` is handed to srv_config.resuming after it: the
+ * caller must not answer before, then answers with ev_answer. */
+ev_call *ev_begin(ev_runtime *rt, void *conn, const http_request_info *req, int *suspended);
+/* The answer of a finished call: returns its status; *body (the JSON, moved out of the call:
+ * free it with free) is NULL when memory ran short, and the status is then 500. `headers` gets
+ * the answer's header lines ("Name: value\r\n" each: Cache-Control, and Set-Cookie for a new
+ * visitor). A committed call's writes become visible to the visitor's next call here. */
+unsigned ev_answer(ev_call *call, char **body, size_t *len, char *headers, size_t cap);
 int ev_status(const ev_call *call);
 /* Returns once the store's tables hold every event acknowledged so far (the ingester lags
  * behind the log by up to half a second): training, export and reports call it first. `rt` is

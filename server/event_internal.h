@@ -43,7 +43,7 @@ typedef struct ev_params {
 } ev_params;
 
 /* The query string of the request. */
-void ev_params_query(ev_params *p, struct MHD_Connection *conn);
+void ev_params_query(ev_params *p, const http_request_info *req);
 /* A POST body: form-encoded or a JSON object of strings, numbers and booleans. Returns 0, or -1
  * with *why set. */
 int ev_params_body(ev_params *p, const char *body, size_t len, const char **why);
@@ -62,7 +62,7 @@ typedef struct ev_edge {
 struct ev_call {
     ev_call *next; /* in the log's queue */
     ev_runtime *rt;
-    struct MHD_Connection *conn;
+    void *conn; /* the HTTP connection (http_loop.h), handed back after the commit */
     int status;
     char *body; /* the answer (owned) */
     size_t body_len;
@@ -155,10 +155,10 @@ const char *ev_log_id(const ev_log *l);
 void ev_log_on_commit(ev_log *l, void (*fn)(void *), void *ctx);
 /* How the writer tells the HTTP loops about the connections it resumes: srv_config's resuming
  * and resumed hooks (either may be NULL). Set before ev_log_run. */
-void ev_log_on_resume(ev_log *l, void (*resuming)(void *, struct MHD_Connection *), void (*resumed)(void *),
+void ev_log_on_resume(ev_log *l, void (*resuming)(void *, void *), void (*resumed)(void *),
                       void *ctx);
-/* Queues a call and suspends its connection (under the log's lock, so the writer cannot resume
- * it first); -1 when the log is stopping. */
+/* Queues a call; after its commit (or its failure) its connection goes to the resuming hook.
+ * -1 when the log is stopping. */
 int ev_log_queue(ev_log *l, ev_call *c);
 void ev_log_stop(ev_log *l); /* commits and resumes everything queued first */
 void ev_log_free(ev_log *l);

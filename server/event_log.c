@@ -77,7 +77,7 @@ struct ev_log {
     int stop;
     void (*on_commit)(void *);
     void *ctx;
-    void (*resuming)(void *, struct MHD_Connection *); /* see ev_log_on_resume */
+    void (*resuming)(void *, void *); /* see ev_log_on_resume */
     void (*resumed)(void *);
     void *http_ctx;
     segment segs[MAX_SEGMENTS];
@@ -581,8 +581,7 @@ static void *run(void *arg)
             next = c->next;
             c->next = NULL;
             if (l->resuming)
-                l->resuming(l->http_ctx, c->conn);
-            MHD_resume_connection(c->conn);
+                l->resuming(l->http_ctx, c->conn); /* (after it, c may be answered and freed) */
         }
         if (l->resumed)
             l->resumed(l->http_ctx); /* one wake-up a loop for the whole batch */
@@ -602,7 +601,7 @@ void ev_log_on_commit(ev_log *l, void (*fn)(void *), void *ctx)
     pthread_mutex_unlock(&l->mu);
 }
 
-void ev_log_on_resume(ev_log *l, void (*resuming)(void *, struct MHD_Connection *), void (*resumed)(void *),
+void ev_log_on_resume(ev_log *l, void (*resuming)(void *, void *), void (*resumed)(void *),
                       void *ctx)
 {
     l->resuming = resuming;
@@ -648,7 +647,6 @@ int ev_log_queue(ev_log *l, ev_call *c)
         pthread_mutex_unlock(&l->mu);
         return -1;
     }
-    MHD_suspend_connection(c->conn);
     if (l->tail)
         l->tail->next = c;
     else

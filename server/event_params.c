@@ -1,5 +1,5 @@
 /* The parameters of an /event call (event_internal.h): the query string, a form-encoded body or
- * a JSON object. Keys and values point into libmicrohttpd's copy of the request or into buffers
+ * a JSON object. Keys and values point into the request (http_request.h) or into buffers
  * the params own; nothing is copied per parameter. */
 #include "event_internal.h"
 
@@ -18,16 +18,12 @@ static void add(ev_params *p, const char *k, size_t klen, const char *v, size_t 
     p->items[p->n++] = (ev_param){k, v, klen, vlen};
 }
 
-static enum MHD_Result on_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+void ev_params_query(ev_params *p, const http_request_info *req)
 {
-    (void)kind;
-    add(cls, key, strlen(key), value ? value : "", value ? strlen(value) : 0);
-    return MHD_YES;
-}
-
-void ev_params_query(ev_params *p, struct MHD_Connection *conn)
-{
-    MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, on_arg, p);
+    for (size_t i = 0; i < req->nargs; i++)
+        add(p, req->args[i].key, req->args[i].klen, req->args[i].value, req->args[i].vlen);
+    if (req->too_many_args)
+        p->too_many = 1;
 }
 
 static int hexval(char c)

@@ -24,6 +24,7 @@ typedef struct pn_server_options {
     const char *wasm_dir;   /* the personae-wasm package at /demo/personae/; NULL: DEMO_DIR/../wasm */
     int64_t event_cache_mb; /* memory for /event's visitor cache; 0: default 256 */
     int64_t threads;        /* HTTP threads; 0: one per processor */
+    int64_t idle_timeout;   /* seconds a connection may stay idle (or not read its answer); 0: 60 */
 } pn_server_options;
 
 /* Serves the API until SIGINT or SIGTERM. Logs one line per request and training progress on

@@ -30,7 +30,6 @@
 /* Section - Requests and responses (api.c) */
 
 struct srv_sched;
-struct MHD_Connection;
 
 /* Settings and state of one `serve` shared by the handlers (snapshot.c, event.c). */
 typedef struct srv_config {
@@ -46,11 +45,10 @@ typedef struct srv_config {
      * and moves `generation` on (NULL outside serve: srv_store_changed just moves it) */
     void (*store_changed)(void *ctx, sqlite3 *db, int64_t account);
     void *sync_ctx; /* of both hooks */
-    /* libmicrohttpd runs in the server's own loops (http.c), so a connection resumed from another
-     * thread needs its loop told: `resuming` is called with the connection just before
-     * MHD_resume_connection (after it, the connection may be gone), `resumed` once after a batch of
-     * them, and wakes each loop concerned once. NULL: nothing to tell. */
-    void (*resuming)(void *ctx, struct MHD_Connection *conn);
+    /* a connection whose /event call is committed is handed back to its polling loop (http.c):
+     * `resuming` with each connection (after it, the connection may be gone), `resumed` once after
+     * a batch of them, which wakes each loop concerned once. NULL: nothing to tell. */
+    void (*resuming)(void *ctx, void *conn);
     void (*resumed)(void *ctx);
     void *http_ctx; /* of both hooks */
 } srv_config;

@@ -89,7 +89,7 @@ try:
         check(st in (400, 404) and b"leak" not in body and b"not served" not in body and b"asm" not in body,
               f"{path!r} is refused: {st} {body[:80]}")
 
-    # libmicrohttpd decodes %00 into the end of the path: what is left is an ordinary, allowed path
+    # the server decodes %00 into the end of the path: what is left is an ordinary, allowed path
     for path in ("/demo/%00index.html", "/demo/index.html%00.js", "/demo/%00../../etc/passwd"):
         st, head, body = raw_path(srv.port, path)
         check(st in (400, 404) or body == files[(demo, "index.html")], f"{path!r}: {st} {body[:80]}")

@@ -33,7 +33,7 @@ try:
         log = open(os.path.join(store.dir, "serve.log")).read()
         check("at most 256 connections at once" in log, "the lower connection limit is logged")
         held = [socket.create_connection(("127.0.0.1", srv.port), timeout=5) for _ in range(300)]
-        # libmicrohttpd stops accepting at its limit: the last connections wait in the listen
+        # the loops stop accepting at their limit: the last connections wait in the listen
         # queue, and a request on one of them is answered only once others have gone
         last = held[-1]
         last.sendall(f"GET /api/v1/data-sources HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {store.key}\r\n"
