@@ -26,27 +26,6 @@ void ev_params_query(ev_params *p, const http_request_info *req)
         p->too_many = 1;
 }
 
-static int hexval(char c)
-{
-    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-}
-
-/* Decodes application/x-www-form-urlencoded text in place; returns the new length. */
-static size_t form_decode(char *s, size_t n)
-{
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '+')
-            s[o++] = ' ';
-        else if (s[i] == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
-            s[o++] = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
-            i += 2;
-        } else
-            s[o++] = s[i];
-    }
-    return o;
-}
-
 static int json_body(ev_params *p, const char *body, size_t len, const char **why)
 {
     p->json = cJSON_ParseWithLength(body, len);
@@ -94,9 +73,9 @@ int ev_params_body(ev_params *p, const char *body, size_t len, const char **why)
         char *eq = strchr(part, '=');
         if (eq)
             *eq = '\0';
-        size_t klen = form_decode(part, strlen(part));
+        size_t klen = http_decode(part, strlen(part), 1);
         part[klen] = '\0';
-        size_t vlen = eq ? form_decode(eq + 1, strlen(eq + 1)) : 0;
+        size_t vlen = eq ? http_decode(eq + 1, strlen(eq + 1), 1) : 0;
         if (eq)
             eq[1 + vlen] = '\0';
         add(p, part, klen, eq ? eq + 1 : "", vlen);

@@ -80,19 +80,22 @@ static int64_t coarse_seconds(void)
     return (int64_t)ts.tv_sec;
 }
 
-static void touch(hl_conn *c)
+/* The loop's list of connections, least recently active first. */
+static void list_remove(hl_loop *l, hl_conn *c)
 {
-    hl_loop *l = c->loop;
-    c->active = l->now;
-    if (l->last == c)
-        return;
-    /* unlink, then append */
     if (c->prev)
         c->prev->next = c->next;
     else
         l->first = c->next;
     if (c->next)
         c->next->prev = c->prev;
+    else
+        l->last = c->prev;
+    c->prev = c->next = NULL;
+}
+
+static void list_append(hl_loop *l, hl_conn *c)
+{
     c->prev = l->last;
     c->next = NULL;
     if (l->last)
@@ -100,6 +103,17 @@ static void touch(hl_conn *c)
     else
         l->first = c;
     l->last = c;
+}
+
+/* Activity: the connection's idle time starts again. */
+static void touch(hl_conn *c)
+{
+    hl_loop *l = c->loop;
+    c->active = l->now;
+    if (l->last != c) {
+        list_remove(l, c);
+        list_append(l, c);
+    }
 }
 
 static void listen_on(hl_loop *l, int on)
@@ -127,14 +141,7 @@ static void conn_close(hl_conn *c)
         l->s->h.done(l->s->h.ctx, c, 0);
     drop_answer(c);
     close(c->fd); /* (which takes it out of the epoll set) */
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        l->first = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
-    else
-        l->last = c->prev;
+    list_remove(l, c);
     http_request_free(c->req);
     free(c->head);
     free(c);
@@ -160,12 +167,7 @@ static void conn_open(hl_loop *l, int fd)
     c->fd = fd;
     c->state = C_READING;
     c->active = l->now;
-    c->prev = l->last;
-    if (l->last)
-        l->last->next = c;
-    else
-        l->first = c;
-    l->last = c;
+    list_append(l, c);
     l->nconns++;
     /* for its whole life: reads and writes, edge-triggered (nothing to change while it waits) */
     struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, .data.ptr = c};

@@ -137,8 +137,7 @@ static int hexval(char c)
     return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
 }
 
-/* Percent-decodes s[0..n) in place (and '+' as a space when form is set); returns the new length. */
-static size_t decode(char *s, size_t n, int form)
+size_t http_decode(char *s, size_t n, int form)
 {
     size_t o = 0;
     for (size_t i = 0; i < n; i++) {
@@ -159,7 +158,7 @@ static void split_url(http_request *r)
     char *u = r->url.p, *q = strchr(u, '?');
     if (q)
         *q++ = '\0';
-    size_t plen = decode(u, strlen(u), 0);
+    size_t plen = http_decode(u, strlen(u), 0);
     u[plen] = '\0';
     for (char *part = q, *next; part && *part; part = next) {
         next = strchr(part, '&');
@@ -174,9 +173,9 @@ static void split_url(http_request *r)
         char *eq = strchr(part, '=');
         if (eq)
             *eq = '\0';
-        size_t klen = decode(part, strlen(part), 1);
+        size_t klen = http_decode(part, strlen(part), 1);
         part[klen] = '\0';
-        size_t vlen = eq ? decode(eq + 1, strlen(eq + 1), 1) : 0;
+        size_t vlen = eq ? http_decode(eq + 1, strlen(eq + 1), 1) : 0;
         if (eq)
             eq[1 + vlen] = '\0';
         r->args[r->nargs++] = (http_arg){part, eq ? eq + 1 : "", klen, vlen};

@@ -73,6 +73,9 @@ void http_request_next(http_request *r);
 /* The value of cookie `name` in a Cookie header (NULL-safe), copied into buf (NUL-terminated,
  * truncated to cap - 1). Returns buf, or NULL when the cookie is absent. */
 const char *http_cookie(const char *header, const char *name, char *buf, size_t cap);
+/* Percent-decodes s[0..n) in place, and '+' as a space when `form` is set (form-encoded
+ * text: query strings, form bodies); returns the new length. Invalid escapes stay as they are. */
+size_t http_decode(char *s, size_t n, int form);
 /* The value of query argument `name` in info, or NULL. */
 const char *http_arg_get(const http_request_info *info, const char *name);
 
