@@ -18,6 +18,12 @@ static void add(ev_params *p, const char *k, size_t klen, const char *v, size_t 
     p->items[p->n++] = (ev_param){k, v, klen, vlen};
 }
 
+static int add_pair(void *ctx, const http_arg *pair)
+{
+    add(ctx, pair->key, pair->klen, pair->value, pair->vlen);
+    return 0; /* (past the limit, add notes it and takes no more) */
+}
+
 void ev_params_query(ev_params *p, const http_request_info *req)
 {
     for (size_t i = 0; i < req->nargs; i++)
@@ -66,20 +72,7 @@ int ev_params_body(ev_params *p, const char *body, size_t len, const char **why)
         return *why = "out of memory", -1;
     memcpy(p->text, body, len);
     p->text[len] = '\0';
-    for (char *part = p->text, *next; part && *part; part = next) {
-        next = strchr(part, '&');
-        if (next)
-            *next++ = '\0';
-        char *eq = strchr(part, '=');
-        if (eq)
-            *eq = '\0';
-        size_t klen = http_decode(part, strlen(part), 1);
-        part[klen] = '\0';
-        size_t vlen = eq ? http_decode(eq + 1, strlen(eq + 1), 1) : 0;
-        if (eq)
-            eq[1 + vlen] = '\0';
-        add(p, part, klen, eq ? eq + 1 : "", vlen);
-    }
+    (void)http_form_split(p->text, add_pair, p);
     return 0;
 }
 

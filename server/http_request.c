@@ -152,24 +152,14 @@ size_t http_decode(char *s, size_t n, int form)
     return o;
 }
 
-/* Splits the URL into its decoded path and arguments, in place. */
-static void split_url(http_request *r)
+int http_form_split(char *text, int (*fn)(void *ctx, const http_arg *pair), void *ctx)
 {
-    char *u = r->url.p, *q = strchr(u, '?');
-    if (q)
-        *q++ = '\0';
-    size_t plen = http_decode(u, strlen(u), 0);
-    u[plen] = '\0';
-    for (char *part = q, *next; part && *part; part = next) {
+    for (char *part = text, *next; part && *part; part = next) {
         next = strchr(part, '&');
         if (next)
             *next++ = '\0';
         if (!*part)
             continue;
-        if (r->nargs == HTTP_MAX_ARGS) {
-            r->too_many_args = 1;
-            break;
-        }
         char *eq = strchr(part, '=');
         if (eq)
             *eq = '\0';
@@ -178,8 +168,32 @@ static void split_url(http_request *r)
         size_t vlen = eq ? http_decode(eq + 1, strlen(eq + 1), 1) : 0;
         if (eq)
             eq[1 + vlen] = '\0';
-        r->args[r->nargs++] = (http_arg){part, eq ? eq + 1 : "", klen, vlen};
+        http_arg pair = {part, eq ? eq + 1 : "", klen, vlen};
+        if (fn(ctx, &pair))
+            return -1;
     }
+    return 0;
+}
+
+static int add_arg(void *ctx, const http_arg *pair)
+{
+    http_request *r = ctx;
+    if (r->nargs == HTTP_MAX_ARGS)
+        return r->too_many_args = 1, -1;
+    r->args[r->nargs++] = *pair;
+    return 0;
+}
+
+/* Splits the URL into its decoded path and arguments, in place. */
+static void split_url(http_request *r)
+{
+    char *u = r->url.p, *q = strchr(u, '?');
+    if (q)
+        *q++ = '\0';
+    size_t plen = http_decode(u, strlen(u), 0);
+    u[plen] = '\0';
+    if (q)
+        (void)http_form_split(q, add_arg, r);
 }
 
 static void trim(buf *b)

@@ -76,6 +76,10 @@ const char *http_cookie(const char *header, const char *name, char *buf, size_t 
 /* Percent-decodes s[0..n) in place, and '+' as a space when `form` is set (form-encoded
  * text: query strings, form bodies); returns the new length. Invalid escapes stay as they are. */
 size_t http_decode(char *s, size_t n, int form);
+/* Splits form-encoded text (a query string, a form body) in place into decoded pairs, each key
+ * and value NUL-terminated in text, and calls fn with each pair whose text is not empty; stops
+ * at fn's first nonzero return (then -1). 0 when every pair was taken. */
+int http_form_split(char *text, int (*fn)(void *ctx, const http_arg *pair), void *ctx);
 /* The value of query argument `name` in info, or NULL. */
 const char *http_arg_get(const http_request_info *info, const char *name);
 
