@@ -59,6 +59,7 @@ struct hl_loop {
     hl_conn *first, *last;    /* every connection, least recently active first */
     size_t nconns, limit;
     int listening; /* the listening socket is in the epoll set */
+    int64_t accept_again; /* accept failed for want of descriptors or memory: not before this second */
     int64_t now;   /* seconds, CLOCK_MONOTONIC_COARSE, read after each wait */
     time_t date_at;
     char date[40]; /* the Date header's value for date_at */
@@ -146,7 +147,7 @@ static void conn_close(hl_conn *c)
     free(c->head);
     free(c);
     l->nconns--;
-    if (l->nconns < l->limit && !atomic_load(&l->s->stop))
+    if (l->nconns < l->limit && !l->accept_again && !atomic_load(&l->s->stop))
         listen_on(l, 1);
 }
 
@@ -182,8 +183,18 @@ static void accept_some(hl_loop *l)
 {
     for (int i = 0; i < ACCEPT_BATCH && l->nconns < l->limit; i++) {
         int fd = accept4(l->s->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0 && (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)) {
+            /* the connection stays in the listen queue, so the socket stays readable: without a
+             * pause the loop would spin on it (measured: both loops at 100% of a processor) */
+            if (l->listening)
+                fprintf(stderr, "personae serve: cannot accept connections for now (%s): trying again in a second\n",
+                        strerror(errno));
+            listen_on(l, 0);
+            l->accept_again = l->now + 1;
+            return;
+        }
         if (fd < 0)
-            return; /* EAGAIN (another loop took it), or EMFILE and the like: tried again on the next wake-up */
+            return; /* EAGAIN (another loop took it), or a connection that went away meanwhile */
         conn_open(l, fd);
     }
     if (l->nconns >= l->limit)
@@ -458,9 +469,15 @@ static void take_inbox(hl_loop *l)
     }
 }
 
-/* Closes the connections idle for longer than the timeout; not those waiting for their answer. */
+/* Once a second: accepts again after a pause, and closes the connections idle for longer than
+ * the timeout (not those waiting for their answer). */
 static void sweep(hl_loop *l)
 {
+    if (l->accept_again && l->now >= l->accept_again) {
+        l->accept_again = 0;
+        if (l->nconns < l->limit)
+            listen_on(l, 1);
+    }
     while (l->first && l->now - l->first->active >= l->s->idle_timeout) {
         hl_conn *c = l->first;
         if (c->state == C_DEFERRED) {

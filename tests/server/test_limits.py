@@ -1,9 +1,11 @@
 """The open-file limit: `personae serve` raises a low soft limit to what its 4,000 connections
 need; under a hard limit too low for them it takes fewer connections, says so, leaves the rest
-waiting to be accepted, and goes on serving."""
+waiting to be accepted, and goes on serving; with no descriptor left it pauses accepting rather
+than spinning, and accepts again once it can."""
 import os
 import resource
 import socket
+import time
 
 from pnserver import Server, Store, check, finish
 
@@ -54,6 +56,36 @@ try:
         st, _ = srv.request("GET", "/data-sources", None, store.key)
         check(st == 200, f"the API answers: {st}")
         check(srv.proc.poll() is None, "the server is still running")
+    finally:
+        srv.stop()
+
+    # no descriptor left at all (the limit lowered under the running server): accept fails with
+    # EMFILE and the connection stays queued, which keeps the listening socket readable; the loops
+    # pause accepting for a second instead of spinning on it, and take it once they can
+    srv = Server(store)
+    try:
+        pid = srv.proc.pid
+        soft, hard = resource.prlimit(pid, resource.RLIMIT_NOFILE)
+        resource.prlimit(pid, resource.RLIMIT_NOFILE, (3, hard))  # 0-2 are taken: no new descriptor
+        k = socket.create_connection(("127.0.0.1", srv.port), timeout=10)
+        k.sendall(f"GET /api/v1/data-sources HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {store.key}\r\n"
+                  "Connection: close\r\n\r\n".encode())
+
+        def cpu_seconds():
+            f = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+            return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
+
+        time.sleep(0.3)
+        before = cpu_seconds()
+        time.sleep(2)
+        spent = cpu_seconds() - before
+        check(spent < 0.5, f"out of descriptors, the server waits rather than spins: {spent:.2f} s of processor in 2 s")
+        resource.prlimit(pid, resource.RLIMIT_NOFILE, (soft, hard))
+        answer = k.recv(100)
+        check(answer.startswith(b"HTTP/1.1 200"), f"and serves the waiting connection once it can: {answer!r}")
+        k.close()
+        log = open(os.path.join(store.dir, "serve.log")).read()
+        check("cannot accept connections for now" in log, "the pause is logged")
     finally:
         srv.stop()
 finally:
