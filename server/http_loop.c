@@ -24,7 +24,11 @@
 
 typedef struct hl_loop hl_loop;
 
-enum { C_READING, C_DEFERRED, C_WRITING };
+/* C_LINGER: the last answer is sent and the sending side shut down; what the client still sends
+ * is read and dropped until it closes (or the idle timeout), because closing a socket with
+ * unread bytes sends a reset, and a client's system may then drop the answer it has not read
+ * yet (lingering close, as web servers do) */
+enum { C_READING, C_DEFERRED, C_WRITING, C_LINGER };
 
 struct hl_conn {
     hl_loop *loop;
@@ -371,6 +375,19 @@ static void conn_run(hl_conn *c)
     for (;;) {
         if (c->state == C_DEFERRED)
             return;
+        if (c->state == C_LINGER) {
+            if (!c->readable)
+                return;
+            ssize_t n = recv(c->fd, c->in, sizeof c->in, 0); /* dropped */
+            if (n > 0 || (n < 0 && errno == EINTR))
+                continue;
+            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+                c->readable = 0;
+                return;
+            }
+            conn_close(c); /* the client closed too (or the connection failed) */
+            return;
+        }
         if (c->state == C_WRITING) {
             int f = flush(c);
             if (f < 0) {
@@ -387,8 +404,9 @@ static void conn_run(hl_conn *c)
             }
             if (c->close_after) {
                 shutdown(c->fd, SHUT_WR); /* the client reads the answer to its end, then the close */
-                conn_close(c);
-                return;
+                c->state = C_LINGER;
+                touch(c); /* (the reads below do not: the timeout counts from here) */
+                continue;
             }
             http_request_next(c->req);
             c->state = C_READING;

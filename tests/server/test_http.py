@@ -1,10 +1,11 @@
 """The server's HTTP/1.1 layer (server/http_loop.c, http_request.c) with raw sockets, as browsers,
 edge workers and load generators use a connection: keep-alive across /event and API requests on
 one connection, pipelined requests answered in order, chunked and Expect: 100-continue bodies,
-HEAD, Connection: close and HTTP/1.0, malformed requests (an error, then the close), the idle
-timeout, a client that leaves while its /event call waits for its commit, and the path's limit
-on bodies."""
+HEAD, Connection: close and HTTP/1.0, malformed requests (an error, then a lingering close), the
+idle timeout, a client that leaves while its /event call waits for its commit, and the path's
+limit on bodies."""
 import json
+import os
 import socket
 import time
 
@@ -177,6 +178,31 @@ try:
         check(st == want and "error" in json.loads(body), f"{bad[:40]!r}: {st} {body[:100]!r}")
         check(k.closed(), f"{bad[:40]!r}: then the close")
         k.close()
+
+    # after an error answer the server shuts its side and reads and drops what the client still
+    # sends (a lingering close: a socket closed with unread bytes sends a reset, which can make a
+    # client's system drop the answer it has not read yet); it closes once the client does
+    fds = lambda: len(os.listdir(f"/proc/{srv.proc.pid}/fd"))
+    baseline = fds()
+    k = Conn(srv.port)
+    k.send(b"GET /event HTTP/1.1\r\nno colon here\r\n\r\n")
+    st, h, body = k.answer()
+    check(st == 400 and h.get("connection") == "close", f"an error answer: {st} {h}")
+    sent = 0
+    try:
+        for i in range(4):
+            k.send(b"bytes the server never asked for")
+            sent += 1
+            time.sleep(0.2)
+    except OSError as e:
+        pass
+    check(sent == 4, f"the client's later bytes are taken, not reset: {sent} of 4 sends went through")
+    check(k.closed(), "the server's side is shut")
+    k.close()
+    deadline = time.time() + 3
+    while fds() > baseline and time.time() < deadline:
+        time.sleep(0.05)
+    check(fds() <= baseline, f"and the server closes once the client has: {fds()} descriptors, {baseline} before")
 
     # the idle timeout (2 s here): an idle connection is closed, an active one is not
     idle, busy = Conn(srv.port), Conn(srv.port)
