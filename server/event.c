@@ -847,11 +847,6 @@ void ev_store_changed(void *arg, sqlite3 *db, int64_t account)
     ev_views_refresh(rt->views, db, account, &rt->cfg->generation, reload_classifications, rt);
 }
 
-int ev_status(const ev_call *c)
-{
-    return c ? c->status : 500;
-}
-
 unsigned ev_answer(ev_call *c, char **body, size_t *len, char *headers, size_t cap)
 {
     if (c && c->status == 200 && c->seq && c->rt) {

@@ -42,7 +42,6 @@ ev_call *ev_begin(ev_runtime *rt, void *conn, const http_request_info *req, int 
  * the answer's header lines ("Name: value\r\n" each: Cache-Control, and Set-Cookie for a new
  * visitor). A committed call's writes become visible to the visitor's next call here. */
 unsigned ev_answer(ev_call *call, char **body, size_t *len, char *headers, size_t cap);
-int ev_status(const ev_call *call);
 /* Returns once the store's tables hold every event acknowledged so far (the ingester lags
  * behind the log by up to half a second): training, export and reports call it first. `rt` is
  * an ev_runtime (void for srv_config's hook). */

@@ -68,7 +68,6 @@ struct conn_state {
     conn_state *next; /* in the API threads' queue */
     srv_req q;        /* an API request (its strings are the request's: valid until answered) */
     srv_resp resp;    /* its answer */
-    int too_big;
     int64_t began, queued, resumed; /* an /event call's times (srv_monotonic_us; see loop_times) */
 };
 
@@ -79,22 +78,22 @@ static size_t limit_for(const char *path)
 
 static const char oom[] = "{\"error\":\"out of memory\"}\n";
 
+/* The demo's answers are not cached without asking, nor read as another type than they say. */
+#define DEMO_HEADERS "Cache-Control: no-cache\r\nX-Content-Type-Options: nosniff\r\n"
+
 /* A static file of the web demo, or a 404/405/301 without touching the store. */
 static void send_demo_file(server *s, hl_conn *conn, const http_request_info *req)
 {
     static const char not_found[] = "not found\n", not_allowed[] = "method not allowed (allowed: GET, HEAD)\n";
     static const char plain[] = "text/plain; charset=utf-8";
-    static const char common[] = "Cache-Control: no-cache\r\nX-Content-Type-Options: nosniff\r\n";
     const char *method = req->method, *url = req->path;
     unsigned status;
     if (strcmp(method, "GET") && strcmp(method, "HEAD")) {
         status = 405;
-        hl_answer(conn, status, plain, "Allow: GET, HEAD\r\nCache-Control: no-cache\r\nX-Content-Type-Options: nosniff\r\n",
-                  (char *)not_allowed, sizeof not_allowed - 1, NULL);
+        hl_answer(conn, status, plain, "Allow: GET, HEAD\r\n" DEMO_HEADERS, (char *)not_allowed, sizeof not_allowed - 1, NULL);
     } else if (strcmp(url, "/demo") == 0) {
         status = 301;
-        hl_answer(conn, status, plain, "Location: /demo/\r\nCache-Control: no-cache\r\nX-Content-Type-Options: nosniff\r\n",
-                  NULL, 0, NULL);
+        hl_answer(conn, status, plain, "Location: /demo/\r\n" DEMO_HEADERS, NULL, 0, NULL);
     } else {
         int fd = -1;
         uint64_t size = 0;
@@ -117,10 +116,10 @@ static void send_demo_file(server *s, hl_conn *conn, const http_request_info *re
                 status = 500;
                 hl_answer(conn, status, "application/json", NULL, (char *)oom, sizeof oom - 1, NULL);
             } else {
-                hl_answer(conn, status, ctype, common, data, size, free);
+                hl_answer(conn, status, ctype, DEMO_HEADERS, data, size, free);
             }
         } else {
-            hl_answer(conn, status, plain, common, (char *)not_found, sizeof not_found - 1, NULL);
+            hl_answer(conn, status, plain, DEMO_HEADERS, (char *)not_found, sizeof not_found - 1, NULL);
         }
     }
     if (status != 200)
@@ -216,8 +215,7 @@ static void on_request(void *ctx, hl_conn *conn, const http_request_info *req)
                       http_arg_get(req, "limit"),
                       http_arg_get(req, "after"),
                       http_arg_get(req, "segment_id")};
-    st->too_big = req->too_big;
-    if (st->too_big) {
+    if (req->too_big) {
         srv_fail(&st->resp, 413, "the request body is larger than the limit of %zu bytes for %.100s", req->limit, url);
         fprintf(stderr, "personae serve: %s %.200s 413\n", req->method, url);
         send_resp(conn, &st->resp);

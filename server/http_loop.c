@@ -364,7 +364,6 @@ static void answer_error(hl_conn *c, int status, const char *why)
         len = (size_t)sprintf(body, "{\"error\":\"%s\"}\n", why); /* (our own sentences: nothing to escape) */
     c->close_after = 1;
     hl_answer(c, (unsigned)status, "application/json", NULL, body, body ? len : 0, free);
-    c->close_after = 1;
 }
 
 /* Runs the connection until it waits: for bytes, for room to write, or for its deferred answer.
@@ -640,17 +639,15 @@ void hl_stop(hl_server *s)
             (void)eventfd_write(s->loops[i].wake, 1);
             pthread_join(s->loops[i].thread, NULL);
         }
-    /* what was answered goes out if the socket takes it now (as libmicrohttpd's stop did) */
+    /* what was answered goes out if the socket takes it now (as libmicrohttpd's stop did); with
+     * the stop set, a connection runs no further request */
     for (unsigned i = 0; i < s->nloops; i++) {
         hl_loop *l = &s->loops[i];
         take_inbox(l);
         for (hl_conn *c = l->first, *next; c; c = next) {
             next = c->next;
-            if (c->state == C_WRITING && flush(c) == 1 && c->in_request) {
-                c->in_request = 0;
-                if (s->h.done)
-                    s->h.done(s->h.ctx, c, 1);
-            }
+            if (c->state == C_WRITING)
+                conn_run(c);
         }
     }
     loops_free(s);

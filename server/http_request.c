@@ -22,7 +22,6 @@ struct http_request {
     http_parser parser;
     size_t (*limit_for)(const char *path);
     int state;
-    int started; /* a byte of this request was taken */
     buf url;
     /* the header being read: its lower-case name (names longer than kept ones are not kept) */
     char field[24];
@@ -69,12 +68,6 @@ static int fail(http_request *r, int status, const char *why)
     r->err_status = status;
     r->err_why = why;
     return -1; /* stops http_parser with a callback error */
-}
-
-static int on_message_begin(http_parser *p)
-{
-    ((http_request *)p->data)->started = 1;
-    return 0;
 }
 
 static int on_url(http_parser *p, const char *at, size_t n)
@@ -270,7 +263,6 @@ static int on_message_complete(http_parser *p)
 }
 
 static const http_parser_settings settings = {
-    .on_message_begin = on_message_begin,
     .on_url = on_url,
     .on_header_field = on_header_field,
     .on_header_value = on_header_value,
@@ -357,17 +349,11 @@ int http_request_error(const http_request *r, const char **why)
     return r->err_status ? r->err_status : 400;
 }
 
-int http_request_idle(const http_request *r)
-{
-    return !r->started;
-}
-
 void http_request_next(http_request *r)
 {
     http_parser_init(&r->parser, HTTP_REQUEST);
     r->parser.data = r;
     r->state = ST_READING;
-    r->started = 0;
     r->url.len = 0;
     if (r->url.p)
         r->url.p[0] = '\0';

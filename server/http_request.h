@@ -65,8 +65,6 @@ int http_request_take_continue(http_request *r);
 const http_request_info *http_request_get(const http_request *r);
 /* After HTTP_REQ_ERROR: the status to answer (400, 413, 414, 431, 501) and why. */
 int http_request_error(const http_request *r, const char **why);
-/* 1 when no byte of a next request has been taken yet (a connection idle between requests). */
-int http_request_idle(const http_request *r);
 /* Forgets the answered request and makes ready for the next one on the same connection. */
 void http_request_next(http_request *r);
 
