@@ -21,6 +21,12 @@
 
 #define IN_BYTES 16384      /* read at once; what a request's parser has not taken stays here */
 #define ACCEPT_BATCH 32     /* connections accepted a wake-up, so one loop does not take them all */
+/* A request being read or an answer being written must move at least this many bytes a second
+ * on average, beyond the idle timeout it starts with: otherwise a client that sends (or reads)
+ * a byte every few seconds would keep its connection, and with enough of them every connection
+ * the server takes ("slowloris"). 500 is Apache's mod_reqtimeout's MinRate: a 64 MiB upload may
+ * take 37 hours. */
+#define MIN_RATE 500
 
 typedef struct hl_loop hl_loop;
 
@@ -47,7 +53,12 @@ struct hl_conn {
     size_t body_len, body_off;
     void (*free_body)(void *);
     int64_t active; /* last read or write (loop->now) */
-    hl_conn *prev, *next;  /* the loop's connections, least recently active first */
+    /* a transfer: a request being read (from its first byte until it is whole) or an answer
+     * being written; when it began (loop->now) and the bytes it has moved (0: none going on
+     * while reading) */
+    int64_t xfer_start;
+    size_t xfer_bytes;
+    hl_conn *prev, *next;  /* the loop's connections */
     hl_conn *inbox_next;   /* handed back (hl_resume) */
     void *data;
 };
@@ -60,7 +71,7 @@ struct hl_loop {
     int running;
     _Atomic(hl_conn *) inbox; /* connections handed back, newest first */
     atomic_int marked;        /* handed a connection since the last wake-up */
-    hl_conn *first, *last;    /* every connection, least recently active first */
+    hl_conn *first, *last;    /* every connection, oldest first */
     size_t nconns, limit;
     int listening; /* the listening socket is in the epoll set */
     int64_t accept_again; /* accept failed for want of descriptors or memory: not before this second */
@@ -113,12 +124,7 @@ static void list_append(hl_loop *l, hl_conn *c)
 /* Activity: the connection's idle time starts again. */
 static void touch(hl_conn *c)
 {
-    hl_loop *l = c->loop;
-    c->active = l->now;
-    if (l->last != c) {
-        list_remove(l, c);
-        list_append(l, c);
-    }
+    c->active = c->loop->now;
 }
 
 static void listen_on(hl_loop *l, int on)
@@ -286,6 +292,8 @@ void hl_answer(hl_conn *c, unsigned status, const char *ctype, const char *heade
     c->body_off = 0;
     c->free_body = free_body;
     c->state = C_WRITING;
+    c->xfer_start = c->loop->now;
+    c->xfer_bytes = 0;
 }
 
 void hl_defer(hl_conn *c)
@@ -344,6 +352,7 @@ static int flush(hl_conn *c)
             return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
         }
         size_t k = (size_t)w, h = c->head_len - c->head_off;
+        c->xfer_bytes += k;
         if (k <= h) {
             c->head_off += k;
         } else {
@@ -396,6 +405,7 @@ static void conn_run(hl_conn *c)
             if (f == 0)
                 return;
             drop_answer(c);
+            c->xfer_bytes = 0;
             if (c->in_request) {
                 c->in_request = 0;
                 if (s->h.done)
@@ -421,6 +431,7 @@ static void conn_run(hl_conn *c)
             if (c->in_off == c->in_len)
                 c->in_off = c->in_len = 0;
             if (r == HTTP_REQ_READY) {
+                c->xfer_bytes = 0; /* (its answer's wait is not the client's) */
                 c->in_request = 1;
                 c->data = NULL;
                 s->h.request(s->h.ctx, c, http_request_get(c->req));
@@ -451,6 +462,9 @@ static void conn_run(hl_conn *c)
                 c->readable = 0;
             c->in_len += (size_t)n;
             touch(c);
+            if (c->xfer_bytes == 0)
+                c->xfer_start = c->loop->now;
+            c->xfer_bytes += (size_t)n;
             continue;
         }
         if (n < 0 && errno == EINTR)
@@ -486,8 +500,21 @@ static void take_inbox(hl_loop *l)
     }
 }
 
-/* Once a second: accepts again after a pause, and closes the connections idle for longer than
- * the timeout (not those waiting for their answer). */
+/* Whether the connection has had its time: idle (between requests, or lingering) for the
+ * timeout, or in a transfer slower than MIN_RATE after the timeout. Not one waiting for its
+ * answer: that wait is the server's. */
+static int expired(const hl_conn *c, int64_t now, int64_t timeout)
+{
+    if (c->state == C_DEFERRED)
+        return 0;
+    if (c->state == C_WRITING || (c->state == C_READING && c->xfer_bytes))
+        return now - c->xfer_start >= timeout + (int64_t)(c->xfer_bytes / MIN_RATE);
+    return now - c->active >= timeout;
+}
+
+/* Once a second: accepts again after a pause, and closes the connections that had their time.
+ * It looks at each (a loop holds at most a few thousand): a list kept in order of activity could
+ * not tell a slow transfer, whose every byte is activity. */
 static void sweep(hl_loop *l)
 {
     if (l->accept_again && l->now >= l->accept_again) {
@@ -495,15 +522,10 @@ static void sweep(hl_loop *l)
         if (l->nconns < l->limit)
             listen_on(l, 1);
     }
-    while (l->first && l->now - l->first->active >= l->s->idle_timeout) {
-        hl_conn *c = l->first;
-        if (c->state == C_DEFERRED) {
-            touch(c); /* its answer will come: looked at again a timeout later */
-            if (l->first == c)
-                break;
-            continue;
-        }
-        conn_close(c);
+    for (hl_conn *c = l->first, *next; c; c = next) {
+        next = c->next;
+        if (expired(c, l->now, l->s->idle_timeout))
+            conn_close(c);
     }
 }
 
