@@ -20,6 +20,8 @@ static void add(ev_params *p, const char *k, size_t klen, const char *v, size_t 
 
 static int add_pair(void *ctx, const http_arg *pair)
 {
+    if (memchr(pair->key, 0, pair->klen) || memchr(pair->value, 0, pair->vlen))
+        return -1; /* (as in a query string: see http_request.c) */
     add(ctx, pair->key, pair->klen, pair->value, pair->vlen);
     return 0; /* (past the limit, add notes it and takes no more) */
 }
@@ -72,7 +74,8 @@ int ev_params_body(ev_params *p, const char *body, size_t len, const char **why)
         return *why = "out of memory", -1;
     memcpy(p->text, body, len);
     p->text[len] = '\0';
-    (void)http_form_split(p->text, add_pair, p);
+    if (http_form_split(p->text, add_pair, p))
+        return *why = "a signal in the request body has an encoded NUL byte (%00)", -1;
     return 0;
 }
 

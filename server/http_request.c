@@ -37,6 +37,7 @@ struct http_request {
     http_arg args[HTTP_MAX_ARGS];
     size_t nargs;
     int too_many_args;
+    int nul; /* an argument holds a NUL byte */
     int err_status;
     const char *err_why;
     http_request_info info;
@@ -171,14 +172,18 @@ int http_form_split(char *text, int (*fn)(void *ctx, const http_arg *pair), void
 static int add_arg(void *ctx, const http_arg *pair)
 {
     http_request *r = ctx;
+    if (memchr(pair->key, 0, pair->klen) || memchr(pair->value, 0, pair->vlen))
+        return r->nul = 1, -1;
     if (r->nargs == HTTP_MAX_ARGS)
         return r->too_many_args = 1, -1;
     r->args[r->nargs++] = *pair;
     return 0;
 }
 
-/* Splits the URL into its decoded path and arguments, in place. */
-static void split_url(http_request *r)
+/* Splits the URL into its decoded path and arguments, in place. -1 when a decoded one holds a
+ * NUL byte (%00): its C string would end there, so "/api%00/x" would be read as "/api", and a
+ * name or value as only what precedes it. */
+static int split_url(http_request *r)
 {
     char *u = r->url.p, *q = strchr(u, '?');
     if (q)
@@ -187,6 +192,7 @@ static void split_url(http_request *r)
     u[plen] = '\0';
     if (q)
         (void)http_form_split(q, add_arg, r);
+    return memchr(u, '\0', plen) || r->nul ? -1 : 0;
 }
 
 static void trim(buf *b)
@@ -200,7 +206,8 @@ static int on_headers_complete(http_parser *p)
     http_request *r = p->data;
     if (!r->url.len && buf_add(&r->url, "", 0, HTTP_MAX_URL))
         return fail(r, 500, "out of memory");
-    split_url(r);
+    if (split_url(r))
+        return fail(r, 400, "the URL has an encoded NUL byte (%00)");
     for (int i = 0; i < H_KEPT; i++)
         if (r->has[i])
             trim(&r->hdr[i]);
@@ -373,6 +380,7 @@ void http_request_next(http_request *r)
     r->want_continue = 0;
     r->nargs = 0;
     r->too_many_args = 0;
+    r->nul = 0;
     r->err_status = 0;
     r->err_why = NULL;
     r->info = (http_request_info){0};

@@ -94,12 +94,12 @@ static const http_request_info *ready_byte_by_byte(http_request *r, const char *
 
 /* The path is percent-decoded but keeps its '+'; the arguments are form-decoded ('+' is a space),
  * empty pairs are skipped, a key without '=' has "" as its value, a bad escape stays as it is,
- * and %00 decodes to a NUL inside the value (klen and vlen count it). */
+ * and klen and vlen give the decoded lengths. */
 static void get_with_query_string(void **state)
 {
     (void)state;
     http_request *r = new_request();
-    const http_request_info *in = ready(r, "GET /a%20b/c+d%2Fe?x=1&y=a+b%21&&flag&z=%7e&=v&e=&bad=%zz%4&nul=a%00b"
+    const http_request_info *in = ready(r, "GET /a%20b/c+d%2Fe?x=1&y=a+b%21&&flag&z=%7e&=v&e=&bad=%zz%4&pct=a%25b"
                                            " HTTP/1.1\r\nHost: example.com\r\n\r\n");
     assert_string_equal(in->method, "GET");
     assert_string_equal(in->path, "/a b/c+d/e");
@@ -109,7 +109,7 @@ static void get_with_query_string(void **state)
         const char *key, *value;
         size_t vlen;
     } want[] = {{"x", "1", 1},  {"y", "a b!", 4}, {"flag", "", 0},     {"z", "~", 1},
-                {"", "v", 1},   {"e", "", 0},     {"bad", "%zz%4", 5}, {"nul", "a\0b", 3}};
+                {"", "v", 1},   {"e", "", 0},     {"bad", "%zz%4", 5}, {"pct", "a%b", 3}};
     for (size_t i = 0; i < 8; i++) {
         assert_string_equal(in->args[i].key, want[i].key);
         assert_int_equal(in->args[i].klen, strlen(want[i].key));
@@ -694,6 +694,12 @@ static void malformed_requests(void **state)
      * short ("Bearer abc" for "Bearer abc\0xyz"), so it is refused */
     static const char nul[] = "GET / HTTP/1.1\r\nAuthorization: Bearer abc\0xyz\r\n\r\n";
     error_status(nul, sizeof nul - 1, 400);
+    /* and so is one that %00 decodes to, in the path or an argument's name or value: the path
+     * "/api%00/x" would be read as "/api" */
+    static const char *const encoded[] = {"GET /api%00/x HTTP/1.1\r\n\r\n", "GET /e?c_page=a%00b HTTP/1.1\r\n\r\n",
+                                          "GET /e?c_%00=1 HTTP/1.1\r\n\r\n", "GET /e?x=1&y=%00 HTTP/1.1\r\n\r\n"};
+    for (size_t i = 0; i < sizeof encoded / sizeof *encoded; i++)
+        error_status(encoded[i], strlen(encoded[i]), 400);
 
     static const char unknown[] = "FOO / HTTP/1.1\r\n\r\n";
     error_status(unknown, sizeof unknown - 1, 501);
