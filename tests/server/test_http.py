@@ -219,6 +219,42 @@ try:
     check(half.closed(wait=5), "a connection stuck in a request's headers is closed")
     for k in (idle, busy, half):
         k.close()
+    # a client that drips its request a byte every half second is never idle for the timeout,
+    # but it moves under 500 bytes a second: it is closed once the timeout has passed
+    drip, t0, gone = Conn(srv.port), time.time(), None
+    for b in b"GET /event?d_account=1&d_uuid=drip&c_page=home HTTP/1.1\r\nHost: x\r\n" * 4:
+        try:
+            drip.send(bytes([b]))
+        except OSError:
+            gone = time.time() - t0
+            break
+        if drip.closed(wait=0.5):
+            gone = time.time() - t0
+            break
+    drip.close()
+    check(gone is not None and 1 <= gone <= 5, f"a request dripped a byte at a time is closed after the timeout: {gone}")
+    # a request that keeps coming at over 500 bytes a second is read to its end however long it takes
+    slow, t0 = Conn(srv.port), time.time()
+    body = b"c_page=home&c_note=" + b"x" * 5981
+    slow.send(f"POST /event?d_account={acct}&d_uuid=slow HTTP/1.1\r\nHost: x\r\nContent-Type: "
+              f"application/x-www-form-urlencoded\r\nContent-Length: {len(body)}\r\n\r\n".encode())
+    for i in range(0, len(body), 300):  # 1,500 bytes a second for 4 s, twice the timeout
+        slow.send(body[i:i + 300])
+        time.sleep(0.2)
+    st, h, b = slow.answer()
+    check(st == 200 and time.time() - t0 > 3.5, f"a slow but steady upload is answered: {st} after {time.time() - t0:.1f} s")
+    slow.close()
+
+    # %00 decodes to a NUL byte, which would end the path or a signal's C string early
+    for req in (get(f"/event%00/x?d_account={acct}&d_uuid=nul&c_page=home"),
+                get(f"/event?d_account={acct}&d_uuid=nul&c_page=home%00x"),
+                post(f"/event?d_account={acct}&d_uuid=nul", b"c_page=home%00x",
+                     "Content-Type: application/x-www-form-urlencoded\r\n")):
+        k = Conn(srv.port)
+        k.send(req)
+        st, h, b = k.answer()
+        check(st == 400 and b"NUL" in b, f"a %00 in the URL or a form body gets 400: {st} {b[:80]}")
+        k.close()
 
     # clients that leave while their /event call waits for its commit: the server goes on serving
     for i in range(50):
