@@ -8,8 +8,8 @@
 #include <string.h>
 #include <strings.h>
 
-enum { H_COOKIE, H_AUTHORIZATION, H_IF_NONE_MATCH, H_EXPECT, H_KEPT };
-static const char *const kept_names[H_KEPT] = {"cookie", "authorization", "if-none-match", "expect"};
+enum { H_COOKIE, H_AUTHORIZATION, H_IF_NONE_MATCH, H_EXPECT, H_ORIGIN, H_KEPT };
+static const char *const kept_names[H_KEPT] = {"cookie", "authorization", "if-none-match", "expect", "origin"};
 
 typedef struct buf {
     char *p;
@@ -122,7 +122,7 @@ static int on_header_value(http_parser *p, const char *at, size_t n)
     if (r->cur >= 0 && memchr(at, '\0', n))
         return fail(r, 400, "a request header has a NUL byte");
     if (r->cur >= 0 && buf_add(&r->hdr[r->cur], at, n, HTTP_MAX_HEADER))
-        return fail(r, 431, "a request header (Cookie, Authorization, If-None-Match or Expect) is longer than 8 KiB");
+        return fail(r, 431, "a request header (Cookie, Authorization, If-None-Match, Expect or Origin) is longer than 8 KiB");
     return 0;
 }
 
@@ -257,6 +257,7 @@ static int on_message_complete(http_parser *p)
     in->cookie = r->has[H_COOKIE] ? r->hdr[H_COOKIE].p : NULL;
     in->authorization = r->has[H_AUTHORIZATION] ? r->hdr[H_AUTHORIZATION].p : NULL;
     in->if_none_match = r->has[H_IF_NONE_MATCH] ? r->hdr[H_IF_NONE_MATCH].p : NULL;
+    in->origin = r->has[H_ORIGIN] ? r->hdr[H_ORIGIN].p : NULL;
     in->body = !r->too_big && r->body.len ? r->body.p : NULL;
     in->body_len = in->body ? r->body.len : 0;
     in->limit = r->limit;

@@ -2,9 +2,9 @@
  * One HTTP/1.1 request read from a connection's bytes, for the server's own loops (http.c):
  * http_parser (Node.js's parser, Debian's libhttp-parser) does the protocol (request line,
  * header syntax, Content-Length and chunked bodies, keep-alive); this keeps what personae reads
- * of a request: the method, the decoded path and query arguments, four headers (Cookie,
- * Authorization, If-None-Match, Expect) and the body up to a limit chosen by path (the rest of
- * a longer body is read and dropped, so the client gets its 413 rather than a reset).
+ * of a request: the method, the decoded path and query arguments, five headers (Cookie,
+ * Authorization, If-None-Match, Expect, Origin) and the body up to a limit chosen by path (the
+ * rest of a longer body is read and dropped, so the client gets its 413 rather than a reset).
  *
  * No sockets, no threads: bytes in, a request out, so the fuzz target (tests/fuzz/fuzz_http.c)
  * and the unit test drive it exactly as a loop does. One http_request serves every request of
@@ -34,7 +34,7 @@ typedef struct http_request_info {
     size_t nargs;
     int too_many_args;
     /* NULL when absent; several Cookie headers are joined with "; " */
-    const char *cookie, *authorization, *if_none_match;
+    const char *cookie, *authorization, *if_none_match, *origin;
     const char *body; /* NUL-terminated; NULL when empty or dropped */
     size_t body_len;
     size_t limit;     /* the body limit for this path */

@@ -401,7 +401,7 @@ static void cookie_lookup(void **state)
     assert_null(http_cookie("   ", "a", buf, sizeof buf));
 }
 
-/* Authorization and If-None-Match are kept, trailing spaces and tabs trimmed, whatever the case
+/* Authorization, If-None-Match and Origin are kept, trailing spaces and tabs trimmed, whatever the case
  * of their names; a repeated Authorization keeps the last; look-alike names are not kept. */
 static void kept_headers(void **state)
 {
@@ -413,17 +413,20 @@ static void kept_headers(void **state)
                               "AUTHORIZATION: Bearer abc  \t \r\n"
                               "If-None-Match: \"v1\", \"v2\"\t \r\n"
                               "X-Cookie: no\r\n"
+                              "origin: https://shop.example\r\n"
                               "\r\n";
     http_request *r = new_request();
     const http_request_info *in = ready(r, req);
     assert_string_equal(in->authorization, "Bearer abc");
     assert_string_equal(in->if_none_match, "\"v1\", \"v2\"");
+    assert_string_equal(in->origin, "https://shop.example");
     assert_null(in->cookie);
     http_request_next(r);
     /* the next request on the connection has none of them */
     in = ready(r, "GET / HTTP/1.1\r\n\r\n");
     assert_null(in->authorization);
     assert_null(in->if_none_match);
+    assert_null(in->origin);
     http_request_free(r);
 
     r = new_request();
