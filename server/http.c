@@ -8,6 +8,7 @@
  * long (a 64 MiB onboarding, ?wait=true on a training), which must never stall the /event
  * connections that share a polling loop. Whoever hands connections back (the event log's writer
  * after a commit, an API thread) wakes each loop concerned once for the batch (hl_wake). */
+#include "cors.h"
 #include "event.h"
 #include "histogram.h"
 #include "http_loop.h"
@@ -56,6 +57,7 @@ struct server {
     srv_config cfg;
     ev_runtime *ev;
     const char *demo_dir, *wasm_dir; /* serve --demo-dir: the web demo (demo.c); NULL without */
+    cors *cors;                      /* serve --allow-origin: pages that may call /event */
 };
 
 enum { ROUTE_API, ROUTE_EVENT, ROUTE_TOKEN, ROUTE_DEMO_API, ROUTE_DEMO_FILE };
@@ -68,6 +70,7 @@ struct conn_state {
     conn_state *next; /* in the API threads' queue */
     srv_req q;        /* an API request (its strings are the request's: valid until answered) */
     srv_resp resp;    /* its answer */
+    const char *cors; /* header lines for a page of another origin (cors.h; "" for none) */
     int64_t began, queued, resumed; /* an /event call's times (srv_monotonic_us; see loop_times) */
 };
 
@@ -126,8 +129,9 @@ static void send_demo_file(server *s, hl_conn *conn, const http_request_info *re
         fprintf(stderr, "personae serve: %s %.200s %u\n", method, url, status);
 }
 
-/* An API answer: its JSON (with a final newline) or binary body, and its ETag. */
-static void send_resp(hl_conn *conn, srv_resp *r)
+/* An API answer: its JSON (with a final newline) or binary body, its ETag and the header lines
+ * `more`. */
+static void send_resp(hl_conn *conn, srv_resp *r, const char *more)
 {
     char *text = NULL;
     size_t len = 0;
@@ -149,24 +153,54 @@ static void send_resp(hl_conn *conn, srv_resp *r)
             return;
         }
     }
-    char headers[160] = "";
+    char headers[640] = ""; /* (an ETag, and an origin of at most 253 bytes) */
     if (r->etag[0])
-        snprintf(headers, sizeof headers, "ETag: %s\r\nCache-Control: private, no-cache\r\n", r->etag);
+        snprintf(headers, sizeof headers, "ETag: %s\r\nCache-Control: private, no-cache\r\n%s", r->etag, more);
+    else
+        snprintf(headers, sizeof headers, "%s", more);
     hl_answer(conn, (unsigned)r->status, text ? (r->ctype ? r->ctype : "application/json") : NULL, headers, text,
               text ? len : 0, free);
 }
 
 static void send_event(hl_conn *conn, conn_state *st, const char *method)
 {
-    char headers[300], *body = NULL;
+    char headers[800], *body = NULL;
     size_t len = 0;
-    unsigned status = ev_answer(st->call, &body, &len, headers, sizeof headers);
+    unsigned status = ev_answer(st->call, &body, &len, headers, 300);
+    size_t used = strlen(headers), more = strlen(st->cors);
+    if (used + more < sizeof headers) /* (an origin is at most 253 bytes) */
+        memcpy(headers + used, st->cors, more + 1);
     if (status != 200)
         fprintf(stderr, "personae serve: %s /event %u\n", method, status);
     if (body)
         hl_answer(conn, status, "application/json", headers, body, len, free);
     else
         hl_answer(conn, 500, "application/json", headers, (char *)oom, sizeof oom - 1, NULL);
+}
+
+/* OPTIONS on /event or /snapshot/{token}: a browser's preflight (a page of another origin about
+ * to POST JSON, say), or a client asking what the path allows. */
+static void preflight(server *s, hl_conn *conn, conn_state *st, const http_request_info *req)
+{
+    const char *allow = st->route == ROUTE_EVENT ? "Allow: GET, POST, OPTIONS\r\n" : "Allow: GET, OPTIONS\r\n";
+    char headers[800];
+    if (st->route == ROUTE_TOKEN) {
+        snprintf(headers, sizeof headers, "%s" CORS_TOKEN_HEADERS "Access-Control-Allow-Methods: GET\r\n"
+                 "Access-Control-Max-Age: 7200\r\n", allow);
+    } else if (!req->origin) {
+        snprintf(headers, sizeof headers, "%s", allow);
+    } else {
+        const char *ok = cors_event_preflight(s->cors, req->origin);
+        if (!ok) {
+            static const char no[] = "{\"error\":\"this origin may not call /event: the server lists the origins of the "
+                                     "pages that may (serve --allow-origin)\"}\n";
+            fprintf(stderr, "personae serve: OPTIONS /event from an origin not allowed: %.200s\n", req->origin);
+            hl_answer(conn, 403, "application/json", allow, (char *)no, sizeof no - 1, NULL);
+            return;
+        }
+        snprintf(headers, sizeof headers, "%s%s", allow, ok);
+    }
+    hl_answer(conn, 204, NULL, headers, NULL, 0, NULL);
 }
 
 /* A complete request, on its loop (hl_handlers.request). */
@@ -185,6 +219,13 @@ static void on_request(void *ctx, hl_conn *conn, const http_request_info *req)
     if (s->demo_dir && (strcmp(url, "/demo") == 0 || strncmp(url, "/demo/", 6) == 0))
         st->route = strncmp(url, "/demo/api/", 10) == 0 ? ROUTE_DEMO_API : ROUTE_DEMO_FILE;
     st->q.method = req->method; /* (static strings) */
+    st->cors = st->route == ROUTE_TOKEN ? CORS_TOKEN_HEADERS
+               : st->route == ROUTE_EVENT ? cors_event_headers(s->cors, req->origin)
+                                          : "";
+    if ((st->route == ROUTE_EVENT || st->route == ROUTE_TOKEN) && strcmp(req->method, "OPTIONS") == 0) {
+        preflight(s, conn, st, req);
+        return;
+    }
     if (st->route == ROUTE_EVENT && !req->too_big) {
         st->began = srv_monotonic_us();
         int suspended = 0;
@@ -218,7 +259,7 @@ static void on_request(void *ctx, hl_conn *conn, const http_request_info *req)
     if (req->too_big) {
         srv_fail(&st->resp, 413, "the request body is larger than the limit of %zu bytes for %.100s", req->limit, url);
         fprintf(stderr, "personae serve: %s %.200s 413\n", req->method, url);
-        send_resp(conn, &st->resp);
+        send_resp(conn, &st->resp, st->cors);
         return;
     }
     hl_defer(conn); /* handed back by the API thread once the answer is ready */
@@ -245,7 +286,7 @@ static void on_resumed(void *ctx, hl_conn *conn)
     /* a token is a credential for its snapshot: it is not logged */
     fprintf(stderr, "personae serve: %s %.200s %d\n", st->q.method, st->route == ROUTE_TOKEN ? "/snapshot/<token>" : st->q.path,
             st->resp.status);
-    send_resp(conn, &st->resp);
+    send_resp(conn, &st->resp, st->cors);
 }
 
 /* The request's answer went out, or its connection closed (hl_handlers.done). */
@@ -430,7 +471,7 @@ static unsigned connection_limit(void)
     return n;
 }
 
-int pn_server_run(const pn_server_options *o, char *err, size_t errcap)
+static int serve(const pn_server_options *o, cors *allowed, char *err, size_t errcap)
 {
     struct sockaddr_in addr;
     if (parse_listen(o->listen ? o->listen : "127.0.0.1:8080", &addr, err, errcap))
@@ -438,6 +479,7 @@ int pn_server_run(const pn_server_options *o, char *err, size_t errcap)
     server s = {0};
     if (store_open(o->db_path, 0, &s.db, err, errcap))
         return -1;
+    s.cors = allowed;
     s.cfg.min_support = o->min_support > 0 ? (uint32_t)o->min_support : SRV_DEFAULT_MIN_SUPPORT;
     s.cfg.token_ttl = o->token_ttl > 0 ? o->token_ttl : SRV_DEFAULT_TOKEN_TTL;
     char wasm_dir[4096];
@@ -527,4 +569,14 @@ int pn_server_run(const pn_server_options *o, char *err, size_t errcap)
     store_close(s.db);
     pthread_mutex_destroy(&s.lock);
     return 0;
+}
+
+int pn_server_run(const pn_server_options *o, char *err, size_t errcap)
+{
+    cors *allowed;
+    if (cors_parse(o->allow_origins, &allowed, err, errcap))
+        return -1;
+    int rc = serve(o, allowed, err, errcap);
+    cors_free(allowed);
+    return rc;
 }

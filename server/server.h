@@ -25,6 +25,8 @@ typedef struct pn_server_options {
     int64_t event_cache_mb; /* memory for /event's visitor cache; 0: default 256 */
     int64_t threads;        /* HTTP threads; 0: one per processor */
     int64_t idle_timeout;   /* seconds a connection may stay idle (or not read its answer); 0: 60 */
+    const char *allow_origins; /* origins (comma-separated) whose pages may call /event and read its
+                                  answer, the visitor's cookie included (cors.h); NULL: none */
 } pn_server_options;
 
 /* Serves the API until SIGINT or SIGTERM. Logs one line per request and training progress on

@@ -2,8 +2,9 @@
 edge workers and load generators use a connection: keep-alive across /event and API requests on
 one connection, pipelined requests answered in order, chunked and Expect: 100-continue bodies,
 HEAD, Connection: close and HTTP/1.0, malformed requests (an error, then a lingering close), the
-idle timeout, a client that leaves while its /event call waits for its commit, and the path's
-limit on bodies."""
+idle timeout and the least rate of a request once it has passed (a dripped request is closed, a
+slow steady upload is not), %00 in a URL or form body (400), a client that leaves while its
+/event call waits for its commit, and the path's limit on bodies."""
 import json
 import os
 import socket
