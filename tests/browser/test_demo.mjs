@@ -65,7 +65,7 @@ try {
   const base = `http://127.0.0.1:${port}`;
   const log = openSync(path.join(artifacts, 'serve.log'), 'w');
   server = spawn(bin, ['serve', '--db', db, '--listen', `127.0.0.1:${port}`, '--demo-dir', path.join(root, 'web-demo'),
-    '--wasm-dir', path.join(root, 'wasm')], { stdio: ['ignore', log, log] });
+    '--wasm-dir', path.join(root, 'wasm'), '--allow-origin', `http://www.shop.localhost:${port}`], { stdio: ['ignore', log, log] });
   await waitForPort(port, server);
   const seed = JSON.parse(execFileSync('/usr/bin/python3', [path.join(root, 'scripts', 'demo_seed.py'), '--url', base,
     '--key', key, '--personae', bin, '--work', path.join(tmp, 'seed')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }));
@@ -175,6 +175,35 @@ try {
   const roverflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   check(roverflow <= 0, `the report fits a 390 px wide phone (overflow ${roverflow} px)`);
   await page.screenshot({ path: path.join(artifacts, 'report-phone.png'), fullPage: true });
+
+  // a page of another origin, as a shop's pages calling its collection host (Chromium takes
+  // *.localhost for loopback; www.shop.localhost and collect.shop.localhost are one site, so the
+  // SameSite=Lax cookie goes): one the server lists (--allow-origin) reads /event's answers, GET
+  // and a POST of JSON (after its preflight), the visitor's cookie kept from call to call;
+  // another origin's page gets the call made but cannot read the answer
+  const config = await (await fetch(`${base}/demo/api/config`)).json();
+  const call = (origin, init) => page.evaluate(async ([u, init]) => {
+    try {
+      const r = await fetch(u, { credentials: 'include', ...init });
+      const j = await r.json();
+      return { status: r.status, uuid: j.uuid };
+    } catch (e) {
+      return { error: String(e) };
+    }
+  }, [`http://collect.shop.localhost:${port}/event?d_account=${config.account_id}&c_lang=en`, init]);
+  await page.goto(`http://www.shop.localhost:${port}/demo/cards.json`);
+  const got = await call();
+  check(got.status === 200 && /^[0-9a-f]{32}$/.test(got.uuid || ''), `a listed origin reads /event's answer: ${JSON.stringify(got)}`);
+  const again = await call();
+  check(again.uuid === got.uuid, `and its pn_uuid cookie goes with the next call: ${got.uuid} then ${again.uuid}`);
+  const posted = await call(undefined, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"c_lang":"fr"}' });
+  check(posted.status === 200 && posted.uuid === got.uuid, `and a POST of JSON, after its preflight: ${JSON.stringify(posted)}`);
+  const before = errors.length;
+  await page.goto(`http://evil.localhost:${port}/demo/cards.json`);
+  const refused = await call();
+  check(refused.error && !refused.uuid, `another origin's page cannot read the answer: ${JSON.stringify(refused)}`);
+  errors.splice(before); // (Chromium logs the refused reads as console errors: they are the point)
+  console.log(`cross-origin /event: ${JSON.stringify({ listed: got.status, cookie_kept: again.uuid === got.uuid, post: posted.status, other: refused.error ? 'refused' : 'read' })}`);
 
   check(errors.length === 0, `no console errors: ${JSON.stringify(errors)}`);
 } catch (e) {
