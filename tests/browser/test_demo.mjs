@@ -198,12 +198,22 @@ try {
   check(again.uuid === got.uuid, `and its pn_uuid cookie goes with the next call: ${got.uuid} then ${again.uuid}`);
   const posted = await call(undefined, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"c_lang":"fr"}' });
   check(posted.status === 200 && posted.uuid === got.uuid, `and a POST of JSON, after its preflight: ${JSON.stringify(posted)}`);
+  // and an edge snapshot through its token, from the collection host: every origin may read it
+  const snap = await page.evaluate(async (u) => {
+    try {
+      const r = await fetch(u);
+      return { status: r.status, bytes: (await r.arrayBuffer()).byteLength, etag: r.headers.get('ETag') };
+    } catch (e) {
+      return { error: String(e) };
+    }
+  }, `http://collect.shop.localhost:${port}${config.snapshot.url}`);
+  check(snap.status === 200 && snap.bytes > 0 && snap.etag, `a page of another origin reads a token's snapshot and its ETag: ${JSON.stringify(snap)}`);
   const before = errors.length;
   await page.goto(`http://evil.localhost:${port}/demo/cards.json`);
   const refused = await call();
   check(refused.error && !refused.uuid, `another origin's page cannot read the answer: ${JSON.stringify(refused)}`);
   errors.splice(before); // (Chromium logs the refused reads as console errors: they are the point)
-  console.log(`cross-origin /event: ${JSON.stringify({ listed: got.status, cookie_kept: again.uuid === got.uuid, post: posted.status, other: refused.error ? 'refused' : 'read' })}`);
+  console.log(`cross-origin /event: ${JSON.stringify({ listed: got.status, cookie_kept: again.uuid === got.uuid, post: posted.status, other: refused.error ? 'refused' : 'read', snapshot_bytes: snap.bytes })}`);
 
   check(errors.length === 0, `no console errors: ${JSON.stringify(errors)}`);
 } catch (e) {
