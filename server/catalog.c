@@ -29,6 +29,11 @@ int catalog_build(sqlite3 *db, int64_t account, pn_catalog **out, cJSON **names,
     int rc = 0;
     for (size_t t = 0; t < 4 && !rc; t++) {
         cJSON *all = obj_list(db, account, TYPES[t]);
+        if (!all) {
+            snprintf(err->message, sizeof err->message, "the store's catalog cannot be read: %s", sqlite3_errmsg(db));
+            rc = -1;
+            break;
+        }
         for (const cJSON *o = all->child; o && !rc; o = o->next) {
             char id[32], ds[32];
             snprintf(id, sizeof id, "%lld", (long long)srv_num(o, "id"));

@@ -42,8 +42,8 @@ static int after_write(srv_ctx *c, int64_t id, cJSON *body, int created, srv_res
     if (!is_default(body))
         return 0;
     cJSON *all = obj_list(c->db, c->account, "merge_rule");
-    int rc = 0;
-    for (cJSON *o = all->child; o && !rc; o = o->next) {
+    int rc = all ? 0 : -1;
+    for (cJSON *o = all ? all->child : NULL; o && !rc; o = o->next) {
         int64_t other = (int64_t)cJSON_GetObjectItemCaseSensitive(o, "id")->valuedouble;
         if (other == id || !is_default(o))
             continue;

@@ -54,9 +54,12 @@ static int check_member(srv_ctx *c, const cJSON *v, const char *role, char type[
     return 0;
 }
 
+/* The account's default merge rule; 0 when it has none, -1 when the store could not be read. */
 static int64_t default_merge_rule(srv_ctx *c)
 {
     cJSON *all = obj_list(c->db, c->account, "merge_rule");
+    if (!all)
+        return -1;
     int64_t id = 0;
     for (const cJSON *o = all->child; o && !id; o = o->next)
         if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "default")))
@@ -128,7 +131,9 @@ static int validate(srv_ctx *c, const cJSON *in, int64_t id, cJSON **out, srv_re
         return srv_fail(r, 403, "you may not MAP_TO_MODELS data source %lld, so it cannot hold this model's predictive "
                                 "traits and segments",
                         (long long)ds);
-    if (!mr && !(mr = default_merge_rule(c)))
+    if (!mr && (mr = default_merge_rule(c)) < 0)
+        return srv_fail(r, 500, "the store's merge rules cannot be read: %s", sqlite3_errmsg(c->db));
+    if (!mr)
         return srv_fail(r, 422, "the account has no default merge rule: set field 'merge_rule_id'");
     cJSON_AddNumberToObject(*out, "data_source_id", (double)ds);
     cJSON_AddNumberToObject(*out, "merge_rule_id", (double)mr);

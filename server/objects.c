@@ -71,17 +71,27 @@ cJSON *obj_get(sqlite3 *db, int64_t account, const char *type, int64_t id, char 
 cJSON *obj_list(sqlite3 *db, int64_t account, const char *type)
 {
     cJSON *arr = cJSON_CreateArray();
-    sqlite3_stmt *st = store_prepare(db, "SELECT id, body FROM objects WHERE account_id = ? AND type = ? ORDER BY id");
-    if (!st)
-        return arr;
+    sqlite3_stmt *st = arr ? store_prepare(db, "SELECT id, body FROM objects WHERE account_id = ? AND type = ? ORDER BY id")
+                           : NULL;
+    if (!st) {
+        cJSON_Delete(arr);
+        return NULL;
+    }
     sqlite3_bind_int64(st, 1, account);
     sqlite3_bind_text(st, 2, type, -1, SQLITE_STATIC);
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         cJSON *o = with_id(sqlite3_column_int64(st, 0), (const char *)sqlite3_column_text(st, 1));
-        if (o)
-            cJSON_AddItemToArray(arr, o);
+        if (!o || !cJSON_AddItemToArray(arr, o)) {
+            cJSON_Delete(o);
+            break;
+        }
     }
     sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        cJSON_Delete(arr);
+        return NULL;
+    }
     return arr;
 }
 

@@ -24,8 +24,8 @@ static known_trait *load_traits(srv_ctx *c, size_t *n)
 {
     cJSON *all = obj_list(c->db, c->account, "trait");
     size_t cap = (size_t)cJSON_GetArraySize(all) + 1, k = 0;
-    known_trait *t = malloc(cap * sizeof *t);
-    for (const cJSON *o = all->child; t && o; o = o->next) {
+    known_trait *t = all ? malloc(cap * sizeof *t) : NULL;
+    for (const cJSON *o = t ? all->child : NULL; o; o = o->next) {
         const cJSON *kind = cJSON_GetObjectItemCaseSensitive(o, "kind");
         t[k].id = (int64_t)cJSON_GetObjectItemCaseSensitive(o, "id")->valuedouble;
         t[k].predictive = cJSON_IsString(kind) && strcmp(kind->valuestring, "predictive") == 0;

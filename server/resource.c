@@ -47,7 +47,11 @@ int res_list(srv_ctx *c, const srv_resource *res, srv_resp *r)
     if (!perm_allows(c, res->type, SRV_ANY, "READ"))
         return forbidden(res, SRV_ANY, "READ", r);
     cJSON *all = obj_list(c->db, c->account, res->type);
-    cJSON *out = cJSON_CreateArray();
+    cJSON *out = all ? cJSON_CreateArray() : NULL;
+    if (!out) {
+        cJSON_Delete(all);
+        return srv_fail(r, 500, "the store cannot list the %ss now: %s", res->label, sqlite3_errmsg(c->db));
+    }
     while (all->child) {
         cJSON *o = cJSON_DetachItemViaPointer(all, all->child);
         int64_t id = (int64_t)cJSON_GetObjectItemCaseSensitive(o, "id")->valuedouble;

@@ -134,6 +134,8 @@ void refs_free(srv_refs *r);
 /* The object `id` of the account, with its "id" first, or NULL. `type` NULL means any type;
  * type_out (>= 24 bytes) and owner_model may be NULL. Caller frees with cJSON_Delete. */
 cJSON *obj_get(sqlite3 *db, int64_t account, const char *type, int64_t id, char *type_out, int64_t *owner_model);
+/* Every object of `type` in the account, by id. NULL when the store could not be read, a body is
+ * not JSON or memory ran out: never a partial list, which a caller would take for the whole. */
 cJSON *obj_list(sqlite3 *db, int64_t account, const char *type);
 /* SQLITE_DONE on success, SQLITE_CONSTRAINT for a duplicate name, another code on failure. */
 int obj_insert(sqlite3 *db, int64_t account, const char *type, const cJSON *body, int64_t owner_model, int64_t *id);
@@ -268,9 +270,11 @@ int snap_get(srv_ctx *c, int64_t id, const srv_req *q, srv_resp *r);
 int snap_token_new(srv_ctx *c, int64_t id, const srv_req *q, srv_resp *r);
 /* GET /snapshot/{token}: no API key; c->account is set from the token. */
 int snap_by_token(srv_ctx *c, const char *token, const srv_req *q, srv_resp *r);
-/* The DEC labels a segment carries: its data source's and those of every trait it names; a
- * predictive segment carries its model's DEC union. */
-uint32_t segment_labels(sqlite3 *db, int64_t account, const cJSON *segment);
+/* The DEC labels a segment carries, into *labels: its data source's and those of every trait it
+ * names; a predictive segment carries its model's DEC union. -1 when one of them cannot be read
+ * (the store failed, or an object it names is gone): the caller cannot tell what the segment may
+ * not go to, so it must not send it anywhere. */
+int segment_labels(sqlite3 *db, int64_t account, const cJSON *segment, uint32_t *labels);
 
 /* Section - Segment export (export.c) */
 
