@@ -70,15 +70,16 @@ static pn_profiles *load_all(sqlite3 *db, int64_t account)
     if (pn_profiles_new(&p, &err) != PN_OK)
         return NULL;
     sqlite3_stmt *st = store_prepare(db, "SELECT uuid, trait_id, ts FROM realizations WHERE account_id = ? ORDER BY rowid");
-    int ok = st != NULL;
+    int ok = st != NULL, rc = SQLITE_ERROR;
     if (st) {
         sqlite3_bind_int64(st, 1, account);
-        while (ok && sqlite3_step(st) == SQLITE_ROW) {
+        while (ok && (rc = sqlite3_step(st)) == SQLITE_ROW) {
             char tid[32];
             int n = snprintf(tid, sizeof tid, "%lld", (long long)sqlite3_column_int64(st, 1));
             ok = pn_profiles_add(p, (const char *)sqlite3_column_text(st, 0), (size_t)sqlite3_column_bytes(st, 0), tid,
                                  (size_t)n, sqlite3_column_int64(st, 2), &err) == PN_OK;
         }
+        ok = ok && rc == SQLITE_DONE; /* (not a read error taken for the end) */
         sqlite3_finalize(st);
     }
     if (!ok || pn_profiles_finish(p, &err) != PN_OK) {
@@ -150,9 +151,10 @@ static int audience_load(sqlite3 *db, int64_t account, audience *a)
                           : NULL;
     ok = ok && st;
     size_t cap = 0;
+    int rc = SQLITE_ERROR;
     if (ok)
         sqlite3_bind_int64(st, 1, account);
-    while (ok && sqlite3_step(st) == SQLITE_ROW) {
+    while (ok && (rc = sqlite3_step(st)) == SQLITE_ROW) {
         if (a->nlinks == cap) {
             link *g = realloc(a->links, (cap = cap ? 2 * cap : 64) * sizeof *g);
             if (!(ok = g != NULL))
@@ -166,6 +168,7 @@ static int audience_load(sqlite3 *db, int64_t account, audience *a)
         a->nlinks++;
         ok = k->uuid && k->cid;
     }
+    ok = ok && rc == SQLITE_DONE;
     sqlite3_finalize(st);
     ok = ok && (a->by_cid = malloc((a->nlinks + 1) * sizeof *a->by_cid)) != NULL;
     for (size_t i = 0; ok && i < a->nlinks; i++)
@@ -319,6 +322,7 @@ typedef struct page {
     long long listed, population;
     const char *last; /* the last visitor listed (in `visitors`) */
     int more;         /* a qualifying visitor was left for the next page */
+    int failed;       /* out of memory: a visitor could not be listed */
 } page;
 
 static void page_add(page *pg, const char *uuid)
@@ -331,10 +335,13 @@ static void page_add(page *pg, const char *uuid)
         return;
     }
     cJSON *v = cJSON_CreateString(uuid);
-    cJSON_AddItemToArray(pg->visitors, v);
+    if (!v || !cJSON_AddItemToArray(pg->visitors, v)) {
+        cJSON_Delete(v);
+        pg->failed = 1;
+        return;
+    }
     pg->listed++;
-    if (v)
-        pg->last = v->valuestring;
+    pg->last = v->valuestring;
 }
 
 /* A mapped segment the export lists: read under the API's lock, listed after it. */
@@ -345,40 +352,48 @@ typedef struct wanted {
     char *rule;              /* a rule segment's rule (owned) */
 } wanted;
 
-/* Lists one segment's visitors from db into its entry. 0, or -1: its rule cannot be evaluated. */
+/* Lists one segment's visitors from db into its entry. 0, or -1 with *why saying what failed:
+ * never a partial list, which a destination would take for the segment's members. */
 static int list_segment(sqlite3 *db, int64_t account, const wanted *w, const char *after, long long limit,
-                        audience *aud, int *loaded, int64_t now)
+                        audience *aud, int *loaded, int64_t now, const char **why)
 {
-    page pg = {after, limit, cJSON_AddArrayToObject(w->entry, "visitors"), 0, 0, NULL, 0};
+    static const char unreadable[] = "the store could not be read", oom[] = "memory ran out";
+    page pg = {after, limit, cJSON_AddArrayToObject(w->entry, "visitors"), 0, 0, NULL, 0, 0};
+    if (!pg.visitors)
+        return *why = oom, -1;
     if (w->model) {
         sqlite3_stmt *st = store_prepare(db, "SELECT uuid FROM classifications WHERE model_id = ? AND "
                                              "baseline_id = ? ORDER BY uuid");
-        if (st) {
-            sqlite3_bind_int64(st, 1, w->model);
-            sqlite3_bind_int64(st, 2, w->baseline);
-            while (sqlite3_step(st) == SQLITE_ROW)
-                page_add(&pg, (const char *)sqlite3_column_text(st, 0));
-            sqlite3_finalize(st);
-        }
+        if (!st)
+            return *why = unreadable, -1;
+        sqlite3_bind_int64(st, 1, w->model);
+        sqlite3_bind_int64(st, 2, w->baseline);
+        int rc;
+        while (!pg.failed && (rc = sqlite3_step(st)) == SQLITE_ROW)
+            page_add(&pg, (const char *)sqlite3_column_text(st, 0));
+        sqlite3_finalize(st);
+        if (!pg.failed && rc != SQLITE_DONE)
+            return *why = unreadable, -1;
     } else {
         pn_segment_rule *parsed = NULL;
         pn_error err;
         if (!*loaded)
             *loaded = audience_load(db, account, aud) == 0;
-        if (!*loaded || !w->rule || pn_segment_rule_parse(w->rule, strlen(w->rule), &parsed, NULL, &err) != PN_OK)
-            return -1;
-        for (size_t d = 0; d < aud->ndevices; d++) {
+        if (!*loaded)
+            return *why = "the store's realizations could not be read whole", -1;
+        if (!w->rule || pn_segment_rule_parse(w->rule, strlen(w->rule), &parsed, NULL, &err) != PN_OK)
+            return *why = "its rule cannot be evaluated", -1;
+        for (size_t d = 0; d < aud->ndevices && !pg.failed; d++) {
             eval_ctx ec = {aud, aud->srcs + aud->src_at[d], aud->src_at[d + 1] - aud->src_at[d]};
             if (pn_segment_rule_eval(parsed, count, &ec, now))
                 page_add(&pg, aud->devices[d]);
         }
         pn_segment_rule_free(parsed);
     }
-    cJSON_AddNumberToObject(w->entry, "population", (double)pg.population);
-    if (pg.more && pg.last)
-        cJSON_AddStringToObject(w->entry, "next_after", pg.last);
-    else
-        cJSON_AddNullToObject(w->entry, "next_after");
+    if (pg.failed || !cJSON_AddNumberToObject(w->entry, "population", (double)pg.population) ||
+        !(pg.more && pg.last ? cJSON_AddStringToObject(w->entry, "next_after", pg.last)
+                             : cJSON_AddNullToObject(w->entry, "next_after")))
+        return *why = oom, -1;
     return 0;
 }
 
@@ -387,8 +402,8 @@ static int list_segment(sqlite3 *db, int64_t account, const wanted *w, const cha
  * the account and evaluates each rule for every device (seconds for a large audience), and the
  * API runs one request at a time under that lock, so every other request of every account
  * (snapshot downloads, tokens, edits) would wait for it. Returns the id of a segment that could
- * not be evaluated, or 0. */
-static int64_t list_unlocked(srv_ctx *c, wanted *ws, size_t n, const char *after, long long limit)
+ * not be listed (*why says why), or 0. */
+static int64_t list_unlocked(srv_ctx *c, wanted *ws, size_t n, const char *after, long long limit, const char **why)
 {
     sqlite3 *db = c->db, *own = NULL;
     if (c->lock) {
@@ -406,7 +421,7 @@ static int64_t list_unlocked(srv_ctx *c, wanted *ws, size_t n, const char *after
     int64_t failed = 0, now = srv_now();
     (void)sqlite3_exec(db, "BEGIN", NULL, NULL, NULL); /* one read transaction: one state of the store */
     for (size_t i = 0; i < n && !failed; i++)
-        if (list_segment(db, c->account, &ws[i], after, limit, &aud, &loaded, now))
+        if (list_segment(db, c->account, &ws[i], after, limit, &aud, &loaded, now, why))
             failed = ws[i].id;
     (void)sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
     if (loaded)
@@ -450,15 +465,22 @@ int export_destination(srv_ctx *c, int64_t id, const srv_req *q, srv_resp *r)
     cJSON *excluded = cJSON_AddArrayToObject(out, "excluded");
     wanted *ws = calloc((size_t)cJSON_GetArraySize(ids) + 1, sizeof *ws);
     size_t n = 0;
-    int ok = ws != NULL;
+    int ok = ws != NULL && out && segments && excluded;
+    int64_t unlabelled = 0; /* a segment whose DEC labels could not be read */
     for (const cJSON *e = ok && cJSON_IsArray(ids) ? ids->child : NULL; e; e = e->next) {
         int64_t sid = (int64_t)e->valuedouble;
         if (only && sid != only)
             continue;
+        /* a mapped segment cannot be deleted (it is a reference of the destination): not
+         * finding it, or its labels, is a failure of the store, and then nothing is exported,
+         * as what it may not go to is unknown */
         cJSON *seg = obj_get(c->db, c->account, "segment", sid, NULL, NULL);
-        if (!seg)
-            continue;
-        uint32_t sl = segment_labels(c->db, c->account, seg);
+        uint32_t sl = 0;
+        if (!seg || segment_labels(c->db, c->account, seg, &sl)) {
+            cJSON_Delete(seg);
+            unlabelled = sid;
+            break;
+        }
         const cJSON *name = cJSON_GetObjectItemCaseSensitive(seg, "name");
         if (sl & dl) {
             cJSON *x = cJSON_CreateObject();
@@ -482,17 +504,23 @@ int export_destination(srv_ctx *c, int64_t id, const srv_req *q, srv_resp *r)
         w->baseline = srv_num(seg, "baseline_id");
         const char *rule = srv_str(seg, "rule", NULL);
         w->rule = !w->model && rule ? strdup(rule) : NULL;
+        ok = ok && (w->model || !rule || w->rule);
         cJSON_Delete(seg);
     }
     cJSON_Delete(dst);
-    int64_t failed = ok ? list_unlocked(c, ws, n, after, limit) : 0;
+    const char *why = NULL;
+    int64_t failed = ok && !unlabelled ? list_unlocked(c, ws, n, after, limit, &why) : 0;
     for (size_t i = 0; i < n; i++)
         free(ws[i].rule);
     free(ws);
-    if (!ok || failed) {
+    if (!ok || failed || unlabelled) {
         cJSON_Delete(out);
+        if (unlabelled)
+            return srv_fail(r, 500, "segment %lld or its DEC labels cannot be read from the store: nothing is exported",
+                            (long long)unlabelled);
         return !ok ? srv_fail(r, 500, "out of memory")
-                   : srv_fail(r, 500, "segment %lld cannot be evaluated for the export", (long long)failed);
+                   : srv_fail(r, 500, "segment %lld cannot be listed for the export (%s): nothing is exported",
+                              (long long)failed, why);
     }
     return srv_ok(r, 200, out);
 }

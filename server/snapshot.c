@@ -39,39 +39,43 @@ int snap_secret_load(sqlite3 *db, uint8_t secret[32], char *err, size_t errcap)
     return ok ? 0 : (snprintf(err, errcap, "store: the token key is unreadable"), -1);
 }
 
-static uint32_t source_labels(sqlite3 *db, int64_t account, int64_t ds)
+/* Data source ds's DEC labels into *l (none for ds 0); -1 when it cannot be read. */
+static int source_labels(sqlite3 *db, int64_t account, int64_t ds, uint32_t *l)
 {
     if (!ds)
         return 0;
     cJSON *o = obj_get(db, account, "data_source", ds, NULL, NULL);
-    uint32_t l = labels_from_json(cJSON_GetObjectItemCaseSensitive(o, "dec_labels"));
+    *l |= labels_from_json(cJSON_GetObjectItemCaseSensitive(o, "dec_labels"));
     cJSON_Delete(o);
-    return l;
+    return o ? 0 : -1;
 }
 
-uint32_t segment_labels(sqlite3 *db, int64_t account, const cJSON *segment)
+int segment_labels(sqlite3 *db, int64_t account, const cJSON *segment, uint32_t *labels)
 {
+    *labels = 0;
     int64_t model = srv_num(segment, "model_id");
     if (model) {
         cJSON *m = obj_get(db, account, "model", model, NULL, NULL);
-        uint32_t l = labels_from_json(cJSON_GetObjectItemCaseSensitive(m, "dec_labels"));
+        *labels = labels_from_json(cJSON_GetObjectItemCaseSensitive(m, "dec_labels"));
         cJSON_Delete(m);
-        return l;
+        return m ? 0 : -1;
     }
-    uint32_t l = source_labels(db, account, srv_num(segment, "data_source_id"));
+    if (source_labels(db, account, srv_num(segment, "data_source_id"), labels))
+        return -1;
     /* the traits a segment names are its refs (with its data source) */
     sqlite3_stmt *st = store_prepare(db, "SELECT o.body FROM refs r JOIN objects o ON o.id = r.to_id WHERE r.from_id = ? "
                                          "AND o.type = 'trait'");
-    if (st) {
-        sqlite3_bind_int64(st, 1, srv_num(segment, "id"));
-        while (sqlite3_step(st) == SQLITE_ROW) {
-            cJSON *t = cJSON_Parse((const char *)sqlite3_column_text(st, 0));
-            l |= source_labels(db, account, srv_num(t, "data_source_id"));
-            cJSON_Delete(t);
-        }
-        sqlite3_finalize(st);
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, srv_num(segment, "id"));
+    int rc, ok = 1;
+    while (ok && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        cJSON *t = cJSON_Parse((const char *)sqlite3_column_text(st, 0));
+        ok = t && source_labels(db, account, srv_num(t, "data_source_id"), labels) == 0;
+        cJSON_Delete(t);
     }
-    return l;
+    sqlite3_finalize(st);
+    return ok && rc == SQLITE_DONE ? 0 : -1;
 }
 
 static void labels_text(uint32_t labels, char *out, size_t cap)
