@@ -103,6 +103,11 @@ static int load_profiles(sqlite3 *db, int64_t account, int64_t since, pn_profile
         rc = pn_profiles_add(*out, uuid, (size_t)sqlite3_column_bytes(st, 0), tid, (size_t)n,
                              sqlite3_column_int64(st, 2), err) == PN_OK ? 0 : -1;
     }
+    if (!rc && step != SQLITE_DONE) { /* a model trained on part of the audience would look like any other */
+        snprintf(err->message, sizeof err->message, "the store's realizations could not be read whole: %s",
+                 sqlite3_errmsg(db));
+        rc = -1;
+    }
     sqlite3_finalize(st);
     if (!rc && pn_profiles_finish(*out, err) != PN_OK)
         rc = -1;
