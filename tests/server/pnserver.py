@@ -139,6 +139,16 @@ def ok(status):
     return 200 <= status < 300
 
 
+def new_trait(srv, key, name, ds, rule=None):
+    """A trait of data source ds, rule-based when a rule is given; returns its id."""
+    body = {"name": name, "data_source_id": ds}
+    if rule:
+        body.update(kind="rule", rule=rule)
+    st, t = srv.request("POST", "/traits", body, key)
+    assert st == 201, (st, t)
+    return t["id"]
+
+
 def setup_catalog(srv, key, n_traits=6, labels=None):
     """A data source and n onboarded first-party traits; returns (ds id, [trait ids])."""
     st, ds = srv.request("POST", "/data-sources", {"name": "web", "dec_labels": labels or []}, key)

@@ -8,7 +8,7 @@ The server is stopped, a page of one table overwritten, the server started again
 import os
 import sqlite3
 
-from pnserver import Server, Store, check, finish, persona_events, sql, trained_model
+from pnserver import Server, Store, check, finish, new_trait, persona_events, trained_model
 
 
 def damage(store, table, which="middle"):
@@ -34,15 +34,9 @@ try:
     st, web = srv.request("POST", "/data-sources", {"name": "web"}, A)
     st, crm = srv.request("POST", "/data-sources", {"name": "crm", "dec_labels": ["offsite_advertising"]}, A)
 
-    def trait(name, ds, rule=None):
-        body = {"name": name, "data_source_id": ds}
-        if rule:
-            body.update(kind="rule", rule=rule)
-        return srv.request("POST", "/traits", body, A)[1]["id"]
-
-    baselines = [trait(f"b{i}", web["id"]) for i in range(3)]
-    features = [trait(f"f{i}", web["id"], f'c_page == "f{i}"') for i in range(3)]
-    vip = trait("vip", crm["id"])
+    baselines = [new_trait(srv, A, f"b{i}", web["id"]) for i in range(3)]
+    features = [new_trait(srv, A, f"f{i}", web["id"], f'c_page == "f{i}"') for i in range(3)]
+    vip = new_trait(srv, A, "vip", crm["id"])
     # the segment's own data source has no label: it carries crm's through the trait it names
     st, s_crm = srv.request("POST", "/segments", {"name": "vips", "data_source_id": web["id"],
                                                    "rule": f"{vip}T OR {features[0]}T"}, A)
@@ -76,8 +70,8 @@ srv = Server(store)
 try:
     A = store.key
     st, web = srv.request("POST", "/data-sources", {"name": "web"}, A)
-    baselines = [srv.request("POST", "/traits", {"name": f"b{i}", "data_source_id": web["id"]}, A)[1]["id"] for i in range(3)]
-    features = [srv.request("POST", "/traits", {"name": f"f{i}", "data_source_id": web["id"]}, A)[1]["id"] for i in range(3)]
+    baselines = [new_trait(srv, A, f"b{i}", web["id"]) for i in range(3)]
+    features = [new_trait(srv, A, f"f{i}", web["id"]) for i in range(3)]
     srv.request("POST", "/onboard", None, A, raw=persona_events(baselines, features, visitors=3000, targets=600).encode())
     m = trained_model(srv, A, web["id"], baselines, features)
     version = m["version"]

@@ -7,7 +7,7 @@ import shutil
 import subprocess
 import time
 
-from pnserver import (BIN, Server, Store, check, finish, persona_events, sql, trained_model)
+from pnserver import (BIN, Server, Store, check, finish, new_trait, persona_events, sql, trained_model)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 WASM_CLI = os.path.join(HERE, "..", "..", "wasm", "bin", "personae-wasm.mjs")
@@ -22,12 +22,7 @@ try:
     W, C = web["id"], crm["id"]
 
     def trait(name, rule=None, ds=W):
-        body = {"name": name, "data_source_id": ds}
-        if rule:
-            body.update(kind="rule", rule=rule)
-        st, o = srv.request("POST", "/traits", body, A)
-        assert st == 201, (st, o)
-        return o["id"]
+        return new_trait(srv, A, name, ds, rule)
 
     baselines = [trait(f"bought {b}") for b in ("apple", "google", "hp")]
     features = [trait(f"page f{i}", f'c_page == "f{i}"') for i in range(3)]

@@ -7,7 +7,7 @@ import threading
 import time
 import urllib.parse
 
-from pnserver import Server, Store, check, finish, persona_events, sql, trained_model
+from pnserver import Server, Store, check, finish, new_trait, persona_events, sql, trained_model
 
 store = Store()
 srv = Server(store)
@@ -18,10 +18,7 @@ try:
     st, crm = srv.request("POST", "/data-sources", {"name": "crm", "dec_labels": ["offsite_advertising"]}, A)
 
     def trait(name, ds, rule=None):
-        body = {"name": name, "data_source_id": ds}
-        if rule:
-            body.update(kind="rule", rule=rule)
-        return srv.request("POST", "/traits", body, A)[1]["id"]
+        return new_trait(srv, A, name, ds, rule)
 
     baselines = [trait(f"b{i}", web["id"]) for i in range(3)]
     features = [trait(f"f{i}", web["id"], f'c_page == "f{i}"') for i in range(3)]
