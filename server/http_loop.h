@@ -16,8 +16,10 @@
  * thread, hands it back with hl_resume once the answer can be made; the loop then calls
  * `resumed` on its own thread, which answers. A connection is never freed while deferred.
  *
- * Limits: a connection idle (or not reading its answer) for idle_timeout s is closed; each loop holds at
- * most max_connections / loops connections and leaves the rest waiting to be accepted.
+ * Limits: a connection idle (or not reading its answer) for idle_timeout s is closed, and so is
+ * one whose request or answer, past that time, has moved under 500 bytes a second (a client
+ * dripping bytes is not idle, but would hold its connection for ever); each loop holds at most
+ * max_connections / loops connections and leaves the rest waiting to be accepted.
  */
 #ifndef PN_SERVER_HTTP_LOOP_H
 #define PN_SERVER_HTTP_LOOP_H
