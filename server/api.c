@@ -86,6 +86,22 @@ const char *srv_str(const cJSON *o, const char *k, const char *def)
     return cJSON_IsString(v) ? v->valuestring : def;
 }
 
+size_t srv_format_i64(int64_t v, char out[21])
+{
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    char tmp[20];
+    size_t n = 0, len = 0;
+    do
+        tmp[n++] = (char)('0' + u % 10);
+    while ((u /= 10) != 0);
+    if (v < 0)
+        out[len++] = '-';
+    while (n)
+        out[len++] = tmp[--n];
+    out[len] = '\0';
+    return len;
+}
+
 int srv_is_int(const cJSON *v, int64_t lo, int64_t hi)
 {
     if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble))

@@ -74,10 +74,10 @@ static pn_profiles *load_all(sqlite3 *db, int64_t account)
     if (st) {
         sqlite3_bind_int64(st, 1, account);
         while (ok && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-            char tid[32];
-            int n = snprintf(tid, sizeof tid, "%lld", (long long)sqlite3_column_int64(st, 1));
-            ok = pn_profiles_add(p, (const char *)sqlite3_column_text(st, 0), (size_t)sqlite3_column_bytes(st, 0), tid,
-                                 (size_t)n, sqlite3_column_int64(st, 2), &err) == PN_OK;
+            char tid[21];
+            size_t n = srv_format_i64(sqlite3_column_int64(st, 1), tid);
+            ok = pn_profiles_add(p, (const char *)sqlite3_column_text(st, 0), (size_t)sqlite3_column_bytes(st, 0), tid, n,
+                                 sqlite3_column_int64(st, 2), &err) == PN_OK;
         }
         ok = ok && rc == SQLITE_DONE; /* (not a read error taken for the end) */
         sqlite3_finalize(st);

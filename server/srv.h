@@ -109,6 +109,10 @@ int64_t srv_num(const cJSON *o, const char *k);
 const char *srv_str(const cJSON *o, const char *k, const char *def);
 /* Nonzero when `v` is a JSON number holding an integer in [lo, hi]. */
 int srv_is_int(const cJSON *v, int64_t lo, int64_t hi);
+/* v in decimal into out (room for 21 bytes), NUL-terminated; returns its length. What
+ * snprintf("%lld") writes, without the format's parsing: a training or an export writes a trait
+ * id this way for every realization it reads. */
+size_t srv_format_i64(int64_t v, char out[21]);
 
 /* Section - Store (store.c) */
 

@@ -97,10 +97,10 @@ static int load_profiles(sqlite3 *db, int64_t account, int64_t since, pn_profile
         sqlite3_bind_int64(st, 2, since);
     int rc = 0, step;
     while (!rc && (step = sqlite3_step(st)) == SQLITE_ROW) {
-        char tid[32];
-        int n = snprintf(tid, sizeof tid, "%lld", (long long)sqlite3_column_int64(st, 1));
+        char tid[21];
+        size_t n = srv_format_i64(sqlite3_column_int64(st, 1), tid);
         const char *uuid = (const char *)sqlite3_column_text(st, 0);
-        rc = pn_profiles_add(*out, uuid, (size_t)sqlite3_column_bytes(st, 0), tid, (size_t)n,
+        rc = pn_profiles_add(*out, uuid, (size_t)sqlite3_column_bytes(st, 0), tid, n,
                              sqlite3_column_int64(st, 2), err) == PN_OK ? 0 : -1;
     }
     if (!rc && step != SQLITE_DONE) { /* a model trained on part of the audience would look like any other */
