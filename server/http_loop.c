@@ -501,14 +501,14 @@ static void take_inbox(hl_loop *l)
 }
 
 /* Whether the connection has had its time: idle (between requests, or lingering) for the
- * timeout, or in a transfer slower than MIN_RATE after the timeout. Not one waiting for its
- * answer: that wait is the server's. */
+ * timeout (1), or in a transfer slower than MIN_RATE after the timeout (2). Not one waiting for
+ * its answer (0): that wait is the server's. */
 static int expired(const hl_conn *c, int64_t now, int64_t timeout)
 {
     if (c->state == C_DEFERRED)
         return 0;
     if (c->state == C_WRITING || (c->state == C_READING && c->xfer_bytes))
-        return now - c->xfer_start >= timeout + (int64_t)(c->xfer_bytes / MIN_RATE);
+        return now - c->xfer_start >= timeout + (int64_t)(c->xfer_bytes / MIN_RATE) ? 2 : 0;
     return now - c->active >= timeout;
 }
 
@@ -522,11 +522,19 @@ static void sweep(hl_loop *l)
         if (l->nconns < l->limit)
             listen_on(l, 1);
     }
+    unsigned slow = 0;
     for (hl_conn *c = l->first, *next; c; c = next) {
         next = c->next;
-        if (expired(c, l->now, l->s->idle_timeout))
+        int why = expired(c, l->now, l->s->idle_timeout);
+        slow += why == 2;
+        if (why)
             conn_close(c);
     }
+    /* idle ones are routine; slow transfers are rare from browsers and many at once is an
+     * attack: one line a second (a loop) at most, however many */
+    if (slow)
+        fprintf(stderr, "personae serve: closed %u connection%s whose request or answer moved under %d bytes a second\n",
+                slow, slow == 1 ? "" : "s", MIN_RATE);
 }
 
 static void *loop_run(void *arg)

@@ -234,6 +234,8 @@ try:
             break
     drip.close()
     check(gone is not None and 1 <= gone <= 5, f"a request dripped a byte at a time is closed after the timeout: {gone}")
+    log = open(os.path.join(store.dir, "serve.log"), encoding="utf-8").read()
+    check("moved under 500 bytes a second" in log, "and the server's log says so")
     # a request that keeps coming at over 500 bytes a second is read to its end however long it takes
     slow, t0 = Conn(srv.port), time.time()
     body = b"c_page=home&c_note=" + b"x" * 5981
