@@ -1,5 +1,6 @@
 /* Responses, error bodies and small JSON helpers shared by the handlers. */
 #include "srv.h"
+#include "json_out.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -88,18 +89,12 @@ const char *srv_str(const cJSON *o, const char *k, const char *def)
 
 size_t srv_format_i64(int64_t v, char out[21])
 {
-    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-    char tmp[20];
-    size_t n = 0, len = 0;
-    do
-        tmp[n++] = (char)('0' + u % 10);
-    while ((u /= 10) != 0);
+    char *p = out;
     if (v < 0)
-        out[len++] = '-';
-    while (n)
-        out[len++] = tmp[--n];
-    out[len] = '\0';
-    return len;
+        *p++ = '-';
+    p = jw__put_u64(p, v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v); /* (the JSON writer's digits) */
+    *p = '\0';
+    return (size_t)(p - out);
 }
 
 int srv_is_int(const cJSON *v, int64_t lo, int64_t hi)

@@ -166,9 +166,9 @@ static void send_event(hl_conn *conn, conn_state *st, const char *method)
 {
     char headers[800], *body = NULL;
     size_t len = 0;
-    unsigned status = ev_answer(st->call, &body, &len, headers, 300);
+    unsigned status = ev_answer(st->call, &body, &len, headers, sizeof headers);
     size_t used = strlen(headers), more = strlen(st->cors);
-    if (used + more < sizeof headers) /* (an origin is at most 253 bytes) */
+    if (used + more < sizeof headers) /* (a cookie line and an origin of at most 253 bytes: always) */
         memcpy(headers + used, st->cors, more + 1);
     if (status != 200)
         fprintf(stderr, "personae serve: %s /event %u\n", method, status);

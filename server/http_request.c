@@ -37,7 +37,6 @@ struct http_request {
     http_arg args[HTTP_MAX_ARGS];
     size_t nargs;
     int too_many_args;
-    int nul; /* an argument holds a NUL byte */
     int err_status;
     const char *err_why;
     http_request_info info;
@@ -173,7 +172,7 @@ static int add_arg(void *ctx, const http_arg *pair)
 {
     http_request *r = ctx;
     if (memchr(pair->key, 0, pair->klen) || memchr(pair->value, 0, pair->vlen))
-        return r->nul = 1, -1;
+        return -1;
     if (r->nargs == HTTP_MAX_ARGS)
         return r->too_many_args = 1, -1;
     r->args[r->nargs++] = *pair;
@@ -190,9 +189,9 @@ static int split_url(http_request *r)
         *q++ = '\0';
     size_t plen = http_decode(u, strlen(u), 0);
     u[plen] = '\0';
-    if (q)
-        (void)http_form_split(q, add_arg, r);
-    return memchr(u, '\0', plen) || r->nul ? -1 : 0;
+    /* the splitter stops early for a NUL or past the limit, which too_many_args tells apart */
+    int stopped = q && http_form_split(q, add_arg, r) && !r->too_many_args;
+    return memchr(u, '\0', plen) || stopped ? -1 : 0;
 }
 
 static void trim(buf *b)
@@ -381,7 +380,6 @@ void http_request_next(http_request *r)
     r->want_continue = 0;
     r->nargs = 0;
     r->too_many_args = 0;
-    r->nul = 0;
     r->err_status = 0;
     r->err_why = NULL;
     r->info = (http_request_info){0};

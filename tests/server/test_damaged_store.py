@@ -18,7 +18,7 @@ def damage(store, table, which="middle"):
     pages = [p for (p,) in c.execute("SELECT pageno FROM dbstat WHERE name = ? AND pagetype = 'leaf' ORDER BY pageno",
                                      (table,))]
     c.close()
-    check(pages and not os.path.exists(store.db + "-wal") or os.path.getsize(store.db + "-wal") == 0,
+    check(pages and (not os.path.exists(store.db + "-wal") or os.path.getsize(store.db + "-wal") == 0),
           f"{table} has leaf pages and the store is checkpointed: {pages}")
     page = pages[len(pages) // 2] if which == "middle" else pages[0]
     with open(store.db, "r+b") as f:
