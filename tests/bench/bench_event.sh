@@ -10,7 +10,10 @@
 # figures what the load generator and the host add.
 #
 #   tests/bench/bench_event.sh [PERSONAE] [DURATION_S] [CONNECTIONS]
-#   env: VISITORS (2000), TRAITS_PER_VISITOR (50), RETRAIN (1: retrain every model during the run),
+#   env: VISITORS (2000), TRAITS_PER_VISITOR (50), RETRAIN (1: retrain every model once, a second
+#        into the run, which takes about 2 s of it; loop: retrain the models one after another,
+#        again and again, from the start of the run to its end, so that every call of the run
+#        meets a training; 0: none),
 #        SERVE_ARGS (more options for `personae serve`, such as "--threads 1"), WRK_THREADS (2),
 #        RULES (100: rule-based traits, `c_page == "pN"`; at least 30),
 #        IDLE (0: connections that make one call each, then stay open and quiet during the run, as
@@ -26,10 +29,12 @@ command -v wrk >/dev/null || { echo "bench_event: wrk is not installed (apt-get 
 BIN=$(readlink -f "$BIN")
 export BIN DURATION CONNS VISITORS=${VISITORS:-2000} TPV=${TRAITS_PER_VISITOR:-50} RETRAIN=${RETRAIN:-1}
 exec python3 - <<'PY'
-import json, os, random, re, signal, socket, sqlite3, subprocess, sys, tempfile, threading, time, urllib.request
+import itertools, json, os, random, re, signal, socket, sqlite3, subprocess, sys, tempfile, threading, time, urllib.request
 
 BIN, DUR, CONNS = os.environ["BIN"], int(os.environ["DURATION"]), int(os.environ["CONNS"])
-V, TPV, RETRAIN = int(os.environ["VISITORS"]), int(os.environ["TPV"]), os.environ["RETRAIN"] == "1"
+V, TPV = int(os.environ["VISITORS"]), int(os.environ["TPV"])
+LOOP = os.environ["RETRAIN"] == "loop"
+RETRAIN = LOOP or os.environ["RETRAIN"] == "1"
 d = tempfile.mkdtemp(prefix="pn-bench-event-")
 db = os.path.join(d, "store.db")
 key = subprocess.run([BIN, "admin", "init", "--db", db], capture_output=True, text=True, check=True).stdout.split()[-1]
@@ -145,14 +150,18 @@ end
         print(f"{len(idle)} idle keep-alive connections open during the run")
     before = count()
     trainer = None
+    wrk_done = threading.Event()
     if RETRAIN:
         retrain_took = []
         def retrain():
-            time.sleep(1)
+            if not LOOP:
+                time.sleep(1)
             t = time.time()
-            for m in models:
-                api("POST", f"/models/{m}/train?wait=true")
-            retrain_took.append(time.time() - t)
+            for i in itertools.count():
+                api("POST", f"/models/{models[i % len(models)]}/train?wait=true")
+                if (not LOOP and i + 1 == len(models)) or wrk_done.is_set():
+                    break
+            retrain_took.append((time.time() - t, i + 1))
         trainer = threading.Thread(target=retrain)
         trainer.start()
     def cpu():  # the server's processor time so far, all its threads: user, system (seconds)
@@ -163,6 +172,7 @@ end
     cmd = ["wrk", "-t", os.environ.get("WRK_THREADS", "2"), "-c", str(CONNS), "-d", f"{DUR}s", "--latency", "-s", lua, base]
     out = subprocess.run(cmd, capture_output=True, text=True).stdout
     cpu1 = cpu()
+    wrk_done.set()
     if trainer:
         trainer.join()
     print(" ".join(cmd))
@@ -186,9 +196,10 @@ end
     print(f"server processor time per call: {user + system:.1f} us (user {user:.1f}, system {system:.1f}; "
           f"all its threads, retraining included)")
     if RETRAIN:
-        print(f"retraining the 10 models took {retrain_took[0]:.1f} s of the run" if retrain_took else "retraining failed")
+        print(f"retraining: {retrain_took[0][1]} trainings one after another, {retrain_took[0][0]:.1f} s "
+              f"({'from the start of the run to its end' if LOOP else 'of the run'})" if retrain_took else "retraining failed")
     print(f"req/s {rps:.0f}  p50 {r['p50_us'] / 1000:.2f} ms  p99 {r['p99_us'] / 1000:.2f} ms  "
-          f"2xx {ok}  stored {after - before}  (retraining during the run: {'yes' if RETRAIN else 'no'})")
+          f"2xx {ok}  stored {after - before}  (retraining during the run: {'all of it' if LOOP else 'yes' if RETRAIN else 'no'})")
     for k in idle:
         k.close()
     socket_errors = r["connect"] + r["read"] + r["write"] + r["timeout"]

@@ -38,10 +38,14 @@ for i in range(runs):
         # log (its log line, printed by bench_event.sh): what wrk's p99 adds to it is the client's
         # and the host's; NaN from a server that does not log them
         inside = {k: ms(v) for k, v in re.findall(r"(waiting for the event log|in all) p50 [^,]+, p99 ([\d.]+ (?:µs|ms|s))", out)}
+        # with RETRAIN=loop, how many trainings the run let through (a training yields to calls)
+        trained = re.search(r"^retraining: (\d+) trainings", out, re.M)
         got[b].append((int(m.group(1)), float(m.group(3)), ok, float(cpu.group(1)),
-                       inside.get("in all", float("nan")), inside.get("waiting for the event log", float("nan"))))
+                       inside.get("in all", float("nan")), inside.get("waiting for the event log", float("nan")),
+                       int(trained.group(1)) if trained else None))
         print(f"run {i + 1} {b}: {m.group(1)} req/s, p99 {m.group(3)} ms (inside the server p99 {got[b][-1][4]:.2f}, "
               f"waiting for the event log p99 {got[b][-1][5]:.2f}), server {cpu.group(1)} us/call"
+              f"{f', {got[b][-1][6]} trainings' if got[b][-1][6] is not None else ''}"
               f"{'' if ok else ', STORED != ACKNOWLEDGED'}",
               flush=True)
 print(f"\n{runs} runs of {dur} s at {conns} connections (RETRAIN={os.environ.get('RETRAIN', '1')}): median (range)")
@@ -52,7 +56,8 @@ for b in bins:
             f"inside the server p99 {statistics.median(r[4] for r in got[b]):.2f} ms "
             f"(waiting for the event log p99 {statistics.median(r[5] for r in got[b]):.2f}), "
             f"server processor {statistics.median(cpu):.1f} us/call ({min(cpu):.1f}-{max(cpu):.1f}), "
-            f"acknowledged = stored in {sum(r[2] for r in got[b])} of {runs}, "
+            + (f"trainings {statistics.median(r[6] for r in got[b]):.0f} a run, " if got[b][0][6] is not None else "")
+            + f"acknowledged = stored in {sum(r[2] for r in got[b])} of {runs}, "
             f"the issue's load target (>= 20,000/s and p99 < 5 ms in the same run) met in "
             f"{sum(r[0] >= 20000 and r[1] < 5.0 for r in got[b])} of {runs}")
     if b != bins[0]:
