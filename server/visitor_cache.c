@@ -18,7 +18,8 @@ typedef struct rec {
     struct rec *prev, *next; /* LRU list: head is the most recently used */
     uint64_t hash;
     int64_t account;
-    size_t bytes; /* what the record counts against the budget */
+    size_t bytes;   /* what the record counts against the budget */
+    uint64_t stamp; /* the shard's stamp when the record was made or last changed */
     vc_visitor v;
     char uuid[];
 } rec;
@@ -29,6 +30,7 @@ typedef struct shard {
     size_t nbuckets, count, bytes;
     rec *head, *tail;
     uint64_t hits, misses, evictions;
+    uint64_t stamp; /* counts the changes of its records; never goes back, even when it is flushed */
 } shard;
 
 struct vc_cache {
@@ -348,6 +350,7 @@ int vc_get(vc_cache *c, int64_t account, const char *uuid, uint64_t cls_epoch, v
         if (r->v.nrows > 1)
             qsort(r->v.rows, r->v.nrows, sizeof *r->v.rows, vc_row_cmp);
         r->v.cls_epoch = cls_epoch;
+        r->stamp = ++s->stamp;
         s->count++;
         lru_front(s, r);
     }
@@ -356,8 +359,10 @@ int vc_get(vc_cache *c, int64_t account, const char *uuid, uint64_t cls_epoch, v
      * view, then again for the new one, would only cost two reads; the call is then like one
      * that raced the training's commit) */
     if (r->v.cls_epoch != cls_epoch &&
-        !(r->v.cls_epoch == atomic_load(&c->ahead_epoch) && account == atomic_load(&c->ahead_account)))
+        !(r->v.cls_epoch == atomic_load(&c->ahead_epoch) && account == atomic_load(&c->ahead_account))) {
         rc = reload_cls(r, cls_epoch, load, ctx);
+        r->stamp = ++s->stamp;
+    }
     account_bytes(s, r);
     if (rc == 0)
         rc = copy_visitor(out, &r->v);
@@ -376,9 +381,13 @@ size_t vc_refresh_cls(vc_cache *c, int64_t account, uint64_t cls_epoch, size_t p
     atomic_store(&c->ahead_account, account);
     for (size_t i = 0; i < SHARDS; i++) {
         shard *s = &c->shards[i];
-        /* one visitor per hold of the lock, so that a call for this shard waits for one read at
-         * most; each pass looks at the shard's per_shard most recent records only, and there are
-         * at most 2 * per_shard passes (calls meanwhile may bring records in at the front) */
+        /* each pass looks at the shard's per_shard most recent records only, and there are at
+         * most 2 * per_shard passes (calls meanwhile may bring records in at the front). A
+         * visitor is read with the shard unlocked: the refresh runs in idle time (scheduler.c),
+         * and a thread that held the lock without a processor would stop every call for the
+         * shard. What it read is kept only if the record did not change meanwhile (its stamp):
+         * a call's write or a read at another epoch is newer, and the visitor is looked at again
+         * by a later pass or read by its next call. */
         for (size_t pass = 0; pass < 2 * per_shard; pass++) {
             pthread_mutex_lock(&s->mu);
             rec *r = s->head;
@@ -386,12 +395,30 @@ size_t vc_refresh_cls(vc_cache *c, int64_t account, uint64_t cls_epoch, size_t p
             for (; r && k < per_shard && (r->account != account || r->v.cls_epoch == cls_epoch); k++)
                 r = r->next;
             int found = r && k < per_shard;
-            int failed = found && reload_cls(r, cls_epoch, load, ctx);
-            if (found && !failed) {
-                account_bytes(s, r);
-                n++;
-            }
+            uint64_t hash = found ? r->hash : 0, stamp = found ? r->stamp : 0;
+            char *uuid = found ? strdup(r->uuid) : NULL;
             pthread_mutex_unlock(&s->mu);
+            vc_visitor fresh = {0};
+            int failed = found && (!uuid || load(ctx, account, uuid, VC_CLS, &fresh));
+            if (found && !failed) {
+                pthread_mutex_lock(&s->mu);
+                r = find(s, hash, account, uuid);
+                if (r && r->stamp == stamp) {
+                    free(r->v.cls);
+                    r->v.cls = fresh.cls;
+                    r->v.ncls = fresh.ncls;
+                    r->v.capcls = fresh.capcls;
+                    fresh.cls = NULL;
+                    r->v.cls_epoch = cls_epoch;
+                    r->stamp = ++s->stamp;
+                    account_bytes(s, r);
+                    evict(c, s, r);
+                    n++;
+                }
+                pthread_mutex_unlock(&s->mu);
+            }
+            vc_visitor_free(&fresh);
+            free(uuid);
             if (!found || failed) /* a failed read is left to the visitor's next call */
                 break;
         }
@@ -413,6 +440,7 @@ void vc_apply(vc_cache *c, int64_t account, const char *uuid, const vc_write *w)
             ok = vc_visitor_add_link(&r->v, w->links[i].ds, w->links[i].cid, w->links[i].last_ts) == 0;
         for (size_t i = 0; ok && i < w->ncls; i++)
             ok = vc_visitor_set_cls(&r->v, w->cls[i].model, w->cls[i].baseline, w->cls[i].version) == 0;
+        r->stamp = ++s->stamp;
         if (ok) {
             account_bytes(s, r);
             evict(c, s, r);

@@ -18,8 +18,9 @@
  * The cache keeps to a memory budget, evicting the least recently used visitors of a shard.
  *
  * Threads: every function may be called from any thread; 64 shards, each with its own lock, so
- * that calls for different visitors rarely wait for each other. A loader runs under its
- * shard's lock (calls for the same shard wait meanwhile).
+ * that calls for different visitors rarely wait for each other. vc_get's loader runs under its
+ * shard's lock (calls for the same shard wait meanwhile); vc_refresh_cls's does not, and may
+ * call the cache.
  *
  * Ownership: vc_visitor is a caller-owned buffer filled by vc_get (reused across calls: its
  * arrays grow and are kept); free it with vc_visitor_free.
@@ -93,8 +94,9 @@ int vc_get(vc_cache *c, int64_t account, const char *uuid, uint64_t cls_epoch, v
  * epoch is not cls_epoch, among the per_shard most recently used records of each shard (those
  * likely to call again soon; the others are read by their next vc_get, as before), so that the
  * endpoint's calls do not wait for those reads. Until the next refresh, vc_get does not read a
- * record of that account at that epoch again for a caller still at an older one. Callers
- * serialize their refreshes. Returns how many were read. */
+ * record of that account at that epoch again for a caller still at an older one. Each read is
+ * made with the shard unlocked and kept only if the record did not change meanwhile. Callers
+ * serialize their refreshes. Returns how many were read and kept. */
 size_t vc_refresh_cls(vc_cache *c, int64_t account, uint64_t cls_epoch, size_t per_shard, vc_loader load, void *ctx);
 
 /* One durable write, applied to the visitor's record if it is cached and the record does not

@@ -174,6 +174,62 @@ static void refresh_reads_classifications_ahead(void **state)
     vc_free(c);
 }
 
+/* The refresh reads a visitor with the shard unlocked (it runs in idle time: a thread holding the
+ * lock without a processor would stop every call for the shard), so the loader may call the
+ * cache itself, as the endpoint's threads do meanwhile; what it read is dropped when the record
+ * changed meanwhile, and the newer state stays. */
+typedef struct racing {
+    store st;
+    vc_cache *c;
+    int writes_during_load; /* the VC_CLS loads left that bring a call's write in meanwhile */
+} racing;
+
+static int racing_load(void *ctx, int64_t account, const char *uuid, unsigned what, vc_visitor *out)
+{
+    racing *r = ctx;
+    if ((what & VC_CLS) && !(what & VC_ROWS) && r->writes_during_load > 0) {
+        r->writes_during_load--;
+        vc_visitor v = {0};
+        assert_int_equal(vc_get(r->c, account, uuid, 5, load, &r->st, &v), 0); /* not locked */
+        vc_visitor_free(&v);
+        vc_cls k = {42, 77, 9};
+        vc_write w = {1000, NULL, 0, NULL, 0, &k, 1};
+        vc_apply(r->c, account, uuid, &w); /* a call's real-time classification lands */
+    }
+    return load(&r->st, account, uuid, what, out);
+}
+
+static void refresh_reads_unlocked_and_keeps_newer_writes(void **state)
+{
+    (void)state;
+    racing r = {.st = {.rows = 1}};
+    r.c = vc_new(1 << 20);
+    vc_visitor v = {0};
+    assert_int_equal(vc_get(r.c, 1, "u1", 5, racing_load, &r, &v), 0);
+    assert_int_equal(v.cls[0].baseline, 1001);
+    r.writes_during_load = 1;
+    /* the first read is dropped (the call's write is newer); a later pass reads the visitor again */
+    assert_int_equal(vc_refresh_cls(r.c, 1, 6, 4, racing_load, &r), 1);
+    assert_int_equal(r.st.cls_loads, 3);
+    int loads = r.st.cls_loads;
+    assert_int_equal(vc_get(r.c, 1, "u1", 6, racing_load, &r, &v), 0);
+    assert_int_equal(r.st.cls_loads, loads); /* read ahead: not again */
+    assert_int_equal(v.cls[0].baseline, 1003);
+    /* a write that comes with every read: the refresh gives up after its passes, keeps the
+     * call's write, and the visitor's next call at the new epoch reads it */
+    r.writes_during_load = 1000;
+    assert_int_equal(vc_refresh_cls(r.c, 1, 7, 4, racing_load, &r), 0);
+    r.writes_during_load = 0;
+    assert_int_equal(vc_get(r.c, 1, "u1", 5, racing_load, &r, &v), 0);
+    assert_true(v.cls[0].baseline == 77 && v.cls[0].version == 9);
+    assert_int_equal(v.cls_epoch, 5);
+    loads = r.st.cls_loads;
+    assert_int_equal(vc_get(r.c, 1, "u1", 7, racing_load, &r, &v), 0);
+    assert_int_equal(r.st.cls_loads, loads + 1);
+    vc_visitor_free(&v);
+    vc_free(r.c);
+}
+
 static void keeps_to_its_budget(void **state)
 {
     (void)state;
@@ -206,6 +262,7 @@ int main(void)
         cmocka_unit_test(writes_apply_once),
         cmocka_unit_test(new_epoch_reads_classifications_again),
         cmocka_unit_test(refresh_reads_classifications_ahead),
+        cmocka_unit_test(refresh_reads_unlocked_and_keeps_newer_writes),
         cmocka_unit_test(keeps_to_its_budget),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
