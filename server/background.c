@@ -1,7 +1,10 @@
 /* Priorities and clocks of the server's background threads (srv.h). */
+#define _GNU_SOURCE 1 /* SCHED_IDLE */
 #include "srv.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <sched.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -23,6 +26,33 @@ void srv_background_thread(int delta)
     int now = getpriority(PRIO_PROCESS, (id_t)tid);
     if (errno == 0)
         (void)setpriority(PRIO_PROCESS, (id_t)tid, now + delta);
+}
+
+typedef struct idle_job {
+    const char *name;
+    void (*fn)(void *);
+    void *arg;
+} idle_job;
+
+static void *idle_run(void *p)
+{
+    idle_job *j = p;
+    srv_thread_name(j->name);
+    struct sched_param none = {0};
+    if (pthread_setschedparam(pthread_self(), SCHED_IDLE, &none) != 0)
+        srv_background_thread(19);
+    j->fn(j->arg);
+    return NULL;
+}
+
+void srv_run_idle(const char *name, void (*fn)(void *), void *arg)
+{
+    idle_job j = {name, fn, arg};
+    pthread_t t;
+    if (pthread_create(&t, NULL, idle_run, &j) == 0)
+        pthread_join(t, NULL);
+    else
+        fn(arg);
 }
 
 void srv_store_changed(srv_config *cfg, sqlite3 *db, int64_t account)

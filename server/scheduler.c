@@ -55,11 +55,26 @@ static void finish(srv_sched *s, int64_t model)
     }
 }
 
+typedef struct changed {
+    srv_sched *s;
+    int64_t account;
+} changed;
+
+/* The /event view of the account is built again and its recent visitors' classifications read
+ * (event.c): reads only, calls go on with the view before meanwhile, so it runs in idle time too */
+static void store_changed(void *arg)
+{
+    changed *c = arg;
+    srv_store_changed(c->s->cfg, c->s->db, c->account);
+}
+
 static void *run(void *arg)
 {
     srv_sched *s = arg;
     srv_thread_name("pn-scheduler");
-    srv_background_thread(5); /* a training yields to real-time calls when the processors are busy */
+    /* it trains on threads of its own that run in idle time (train_job.c): this one writes the
+     * results, a transaction the ingester and the API wait for, so it keeps a normal share */
+    srv_background_thread(5);
     pthread_mutex_lock(&s->mu);
     while (!s->stop) {
         pthread_mutex_unlock(&s->mu);
@@ -69,7 +84,8 @@ static void *run(void *arg)
             srv_sync_events(s->cfg); /* train on every event acknowledged so far */
             train_model(s->db, account, model, now);
             finish(s, model);
-            srv_store_changed(s->cfg, s->db, account);
+            changed ch = {s, account};
+            srv_run_idle("pn-refresh", store_changed, &ch);
             trained = 1;
         }
         pthread_mutex_lock(&s->mu);

@@ -263,70 +263,96 @@ static int store_result(sqlite3 *db, int64_t id, const pn_snapshot *s, const pn_
     return ok ? 0 : -1;
 }
 
+/* One training. Reading the audience, training and classifying it take the processor for up to
+ * seconds and have no deadline: they run on a thread of their own that yields to every call
+ * (srv_run_idle), with no lock that a call or the ingester waits for (reads of the store's WAL
+ * take none; the progress figures are single-row writes). Writing the result, the one long write
+ * transaction, which the ingester and the API's writes would wait for, is left to the calling
+ * thread: an idle-time thread that held it could keep them waiting as long as calls keep the
+ * processors busy. */
+typedef struct train_run {
+    sqlite3 *db;
+    int64_t account, id, now;
+    cJSON *model;
+    progress_ctx prog;
+    uint32_t version;
+    int64_t since;
+    pn_catalog *cat;
+    pn_model_def *def;
+    pn_profiles *p;
+    pn_snapshot *s;
+    cJSON *names, *report;
+    classified *cl;
+    size_t ncl;
+    uint32_t per_persona[PN_MAX_PERSONAS];
+    pn_error err;
+    int ok;
+} train_run;
+
+static void compute(void *arg)
+{
+    train_run *t = arg;
+    sqlite3_stmt *st = store_prepare(t->db, "SELECT version FROM model_state WHERE model_id = ?");
+    if (st) {
+        sqlite3_bind_int64(st, 1, t->id);
+        if (sqlite3_step(st) == SQLITE_ROW)
+            t->version = (uint32_t)sqlite3_column_int64(st, 0) + 1;
+        sqlite3_finalize(st);
+    }
+    if (catalog_build(t->db, t->account, &t->cat, &t->names, &t->err) ||
+        model_def_build(t->model, t->id, t->cat, &t->def, &t->err))
+        return;
+    int lookback = pn_model_def_lookback_days(t->def);
+    t->since = lookback ? t->now - (int64_t)lookback * DAY : INT64_MIN;
+    if (load_profiles(t->db, t->account, lookback ? t->since : 0, &t->p, &t->err))
+        return;
+    pn_train_options opt;
+    pn_train_options_init(&opt);
+    opt.as_of = t->now;
+    opt.created_at = t->now;
+    opt.model_version = t->version;
+    opt.progress = on_progress;
+    opt.progress_ctx = &t->prog;
+    if (pn_train(t->p, t->def, t->cat, &opt, &t->s, &t->err) != PN_OK)
+        return;
+    on_progress(&t->prog, "classifying the target audience", 0);
+    t->cl = classify_targets(t->s, t->p, t->since, t->now, &t->ncl, t->per_persona);
+    on_progress(&t->prog, "writing the report", 0);
+    t->report = report_build(t->s, t->p, t->def, t->model, t->names, t->now, t->per_persona);
+    t->ok = 1;
+}
+
 int train_model(sqlite3 *db, int64_t account, int64_t id, int64_t now)
 {
     int64_t generation = updated_at(db, id);
-    cJSON *model = obj_get(db, account, "model", id, NULL, NULL);
-    if (!model)
+    train_run t = {.db = db, .account = account, .id = id, .now = now, .version = 1};
+    t.model = obj_get(db, account, "model", id, NULL, NULL);
+    if (!t.model)
         return -1;
-    progress_ctx prog = {db, id, "", 0};
-    on_progress(&prog, "loading profiles", 0);
-    pn_catalog *cat = NULL;
-    pn_model_def *def = NULL;
-    pn_profiles *p = NULL;
-    pn_snapshot *s = NULL;
-    cJSON *names = NULL, *report = NULL;
-    classified *cl = NULL;
-    size_t ncl = 0;
-    pn_error err;
-    memset(&err, 0, sizeof err);
+    t.prog = (progress_ctx){db, id, "", 0};
+    on_progress(&t.prog, "loading profiles", 0);
+    srv_run_idle("pn-train", compute, &t);
     int rc = -1;
-    uint32_t version = 1;
-    sqlite3_stmt *st = store_prepare(db, "SELECT version FROM model_state WHERE model_id = ?");
-    if (st) {
-        sqlite3_bind_int64(st, 1, id);
-        if (sqlite3_step(st) == SQLITE_ROW)
-            version = (uint32_t)sqlite3_column_int64(st, 0) + 1;
-        sqlite3_finalize(st);
+    if (t.ok) {
+        int stored = store_result(db, id, t.s, t.p, t.cl, t.ncl, t.report, now, t.version, t.per_persona, generation);
+        if (stored < 0)
+            snprintf(t.err.message, sizeof t.err.message, "the store could not save the trained model: %s",
+                     sqlite3_errmsg(db));
+        else
+            rc = 0;
+        if (stored == 0)
+            fprintf(stderr, "personae serve: model %lld: trained version %u, %zu target visitors classified\n",
+                    (long long)id, t.version, t.ncl);
     }
-    if (catalog_build(db, account, &cat, &names, &err) || model_def_build(model, id, cat, &def, &err))
-        goto done;
-    int lookback = pn_model_def_lookback_days(def);
-    int64_t since = lookback ? now - (int64_t)lookback * DAY : INT64_MIN;
-    if (load_profiles(db, account, lookback ? since : 0, &p, &err))
-        goto done;
-    pn_train_options opt;
-    pn_train_options_init(&opt);
-    opt.as_of = now;
-    opt.created_at = now;
-    opt.model_version = version;
-    opt.progress = on_progress;
-    opt.progress_ctx = &prog;
-    if (pn_train(p, def, cat, &opt, &s, &err) != PN_OK)
-        goto done;
-    on_progress(&prog, "classifying the target audience", 0);
-    uint32_t per_persona[PN_MAX_PERSONAS] = {0};
-    cl = classify_targets(s, p, since, now, &ncl, per_persona);
-    on_progress(&prog, "writing the report", 0);
-    report = report_build(s, p, def, model, names, now, per_persona);
-    int stored = store_result(db, id, s, p, cl, ncl, report, now, version, per_persona, generation);
-    if (stored < 0)
-        snprintf(err.message, sizeof err.message, "the store could not save the trained model: %s", sqlite3_errmsg(db));
-    else
-        rc = 0;
-    if (stored == 0)
-        fprintf(stderr, "personae serve: model %lld: trained version %u, %zu target visitors classified\n", (long long)id,
-                version, ncl);
-done:
     if (rc)
-        set_error(db, id, err.message[0] ? err.message : "training failed for an unknown reason");
-    free(cl);
-    cJSON_Delete(report);
-    cJSON_Delete(names);
-    cJSON_Delete(model);
-    pn_snapshot_free(s);
-    pn_profiles_free(p);
-    pn_model_def_free(def);
-    pn_catalog_free(cat);
+        set_error(db, id, t.err.message[0] ? t.err.message : "training failed for an unknown reason");
+    free(t.cl);
+    cJSON_Delete(t.report);
+    cJSON_Delete(t.names);
+    cJSON_Delete(t.model);
+    pn_snapshot_free(t.s);
+    pn_profiles_free(t.p);
+    pn_model_def_free(t.def);
+    pn_catalog_free(t.cat);
     return rc;
 }
