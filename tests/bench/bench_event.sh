@@ -168,10 +168,20 @@ end
         f = open(f"/proc/{srv.pid}/stat").read().rsplit(")", 1)[1].split()
         hz = os.sysconf("SC_CLK_TCK")
         return int(f[11]) / hz, int(f[12]) / hz
-    cpu0 = cpu()
+    def by_thread():  # processor time so far (seconds) of each live thread, summed by thread name
+        hz, got = os.sysconf("SC_CLK_TCK"), {}
+        for tid in os.listdir(f"/proc/{srv.pid}/task"):
+            try:
+                name = open(f"/proc/{srv.pid}/task/{tid}/comm").read().strip()
+                f = open(f"/proc/{srv.pid}/task/{tid}/stat").read().rsplit(")", 1)[1].split()
+            except OSError:  # it ended meanwhile
+                continue
+            got[name] = got.get(name, 0.0) + (int(f[11]) + int(f[12])) / hz
+        return got
+    threads0, cpu0 = by_thread(), cpu()
     cmd = ["wrk", "-t", os.environ.get("WRK_THREADS", "2"), "-c", str(CONNS), "-d", f"{DUR}s", "--latency", "-s", lua, base]
     out = subprocess.run(cmd, capture_output=True, text=True).stdout
-    cpu1 = cpu()
+    threads1, cpu1 = by_thread(), cpu()
     wrk_done.set()
     if trainer:
         trainer.join()
@@ -195,6 +205,12 @@ end
     user, system = ((b - a) * 1e6 / max(1, r["requests"]) for a, b in zip(cpu0, cpu1))
     print(f"server processor time per call: {user + system:.1f} us (user {user:.1f}, system {system:.1f}; "
           f"all its threads, retraining included)")
+    # by thread: the calls' own (HTTP loops, the event log's writer), the ingester, and the rest
+    # (the threads of trainings, which end with them, and those of the API)
+    per = {k: (threads1.get(k, 0.0) - threads0.get(k, 0.0)) * 1e6 / max(1, r["requests"]) for k in threads1}
+    rest = user + system - sum(per.values())
+    print("  by thread: " + ", ".join(f"{k} {v:.1f}" for k, v in sorted(per.items(), key=lambda kv: -kv[1]) if v >= 0.05)
+          + f", ended threads and the rest {rest:.1f} us")
     if RETRAIN:
         print(f"retraining: {retrain_took[0][1]} trainings one after another, {retrain_took[0][0]:.1f} s "
               f"({'from the start of the run to its end' if LOOP else 'of the run'})" if retrain_took else "retraining failed")
