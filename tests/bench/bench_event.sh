@@ -159,7 +159,7 @@ end
             t = time.time()
             for i in itertools.count():
                 api("POST", f"/models/{models[i % len(models)]}/train?wait=true")
-                if (not LOOP and i + 1 == len(models)) or wrk_done.is_set():
+                if (i + 1 == len(models)) if not LOOP else wrk_done.is_set():
                     break
             retrain_took.append((time.time() - t, i + 1))
         trainer = threading.Thread(target=retrain)
