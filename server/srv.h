@@ -183,9 +183,10 @@ void srv_background_thread(int delta);
  * else to do (Linux's SCHED_IDLE; nice 19 where that is refused), and returns when it has: work
  * that may take seconds of processor and has no deadline (a training's reading and computing)
  * then never delays a call, which preempts it the moment its data arrives (a nice value only
- * lowers its share: a call still waits for the end of its slice). fn must not hold a lock that
- * a call or the ingester waits for while it works: it could be left without a processor for as
- * long as they keep both busy. Runs fn on the calling thread when no thread can be started. */
+ * lowers its share: a call still waits for the end of its slice). fn must hold no lock that a
+ * call or the ingester waits for, but for moments (a single-row write, a pointer swap): a
+ * preempted holder could be left without a processor for as long as they keep both busy. Runs
+ * fn on the calling thread when no thread can be started. */
 void srv_run_idle(const char *name, void (*fn)(void *), void *arg);
 /* The CLOCK_REALTIME time `ms` milliseconds from now, for pthread_cond_timedwait. */
 struct timespec srv_deadline_ms(long ms);

@@ -265,8 +265,9 @@ static int store_result(sqlite3 *db, int64_t id, const pn_snapshot *s, const pn_
 
 /* One training. Reading the audience, training and classifying it take the processor for up to
  * seconds and have no deadline: they run on a thread of their own that yields to every call
- * (srv_run_idle), with no lock that a call or the ingester waits for (reads of the store's WAL
- * take none; the progress figures are single-row writes). Writing the result, the one long write
+ * (srv_run_idle), with no lock that a call or the ingester waits for but for moments (reads of
+ * the store's WAL take none; the progress figures are single-row writes, some 25 a training, that
+ * the ingester may wait behind if one is preempted). Writing the result, the one long write
  * transaction, which the ingester and the API's writes would wait for, is left to the calling
  * thread: an idle-time thread that held it could keep them waiting as long as calls keep the
  * processors busy. */
