@@ -222,7 +222,7 @@ static void refresh_reads_unlocked_and_keeps_newer_writes(void **state)
     r.writes_during_load = 0;
     assert_int_equal(vc_get(r.c, 1, "u1", 5, racing_load, &r, &v), 0);
     assert_true(v.cls[0].baseline == 77 && v.cls[0].version == 9);
-    assert_int_equal(v.cls_epoch, 5);
+    assert_int_equal(v.cls_epoch, 5); /* the loader's own calls were at epoch 5, and read it at 5 */
     loads = r.st.cls_loads;
     assert_int_equal(vc_get(r.c, 1, "u1", 7, racing_load, &r, &v), 0);
     assert_int_equal(r.st.cls_loads, loads + 1);
