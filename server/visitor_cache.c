@@ -303,19 +303,24 @@ static void evict(vc_cache *c, shard *s, const rec *keep)
     }
 }
 
+/* r's classifications become fresh's (moved: fresh keeps none), read at cls_epoch. */
+static void take_cls(rec *r, vc_visitor *fresh, uint64_t cls_epoch)
+{
+    free(r->v.cls);
+    r->v.cls = fresh->cls;
+    r->v.ncls = fresh->ncls;
+    r->v.capcls = fresh->capcls;
+    fresh->cls = NULL;
+    r->v.cls_epoch = cls_epoch;
+}
+
 /* Reads r's classifications again, under its shard's lock. 0, or -1 when the loader failed. */
 static int reload_cls(rec *r, uint64_t cls_epoch, vc_loader load, void *ctx)
 {
     vc_visitor fresh = {0};
     int rc = load(ctx, r->account, r->uuid, VC_CLS, &fresh);
-    if (rc == 0) {
-        free(r->v.cls);
-        r->v.cls = fresh.cls;
-        r->v.ncls = fresh.ncls;
-        r->v.capcls = fresh.capcls;
-        fresh.cls = NULL;
-        r->v.cls_epoch = cls_epoch;
-    }
+    if (rc == 0)
+        take_cls(r, &fresh, cls_epoch);
     vc_visitor_free(&fresh);
     return rc;
 }
@@ -404,12 +409,7 @@ size_t vc_refresh_cls(vc_cache *c, int64_t account, uint64_t cls_epoch, size_t p
                 pthread_mutex_lock(&s->mu);
                 r = find(s, hash, account, uuid);
                 if (r && r->stamp == stamp) {
-                    free(r->v.cls);
-                    r->v.cls = fresh.cls;
-                    r->v.ncls = fresh.ncls;
-                    r->v.capcls = fresh.capcls;
-                    fresh.cls = NULL;
-                    r->v.cls_epoch = cls_epoch;
+                    take_cls(r, &fresh, cls_epoch);
                     r->stamp = ++s->stamp;
                     account_bytes(s, r);
                     evict(c, s, r);
