@@ -4,6 +4,7 @@
 #include "error_internal.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 pn_status pn_profiles_new(pn_profiles **out, pn_error *err)
 {
@@ -199,6 +200,47 @@ done:
     pn__free(vmap);
     pn__free(tmap);
     return st;
+}
+
+pn_status pn_profiles_clone(const pn_profiles *src, pn_profiles **out, pn_error *err)
+{
+    *out = NULL;
+    if (src->sealed)
+        return pn__fail(err, PN_EINVAL, "only a profile store not yet sealed can be cloned");
+    pn_profiles *p;
+    pn_status st = pn_profiles_new(&p, err);
+    if (st != PN_OK)
+        return st;
+    /* ids are given in first-appearance order: interning src's in order gives the same ids */
+    uint32_t id;
+    for (uint32_t v = 0; v < pn__dict_count(&src->visitors); v++) {
+        size_t len;
+        const char *u = pn__dict_str(&src->visitors, v, &len);
+        if (pn__dict_intern(&p->visitors, u, len, &id))
+            goto oom;
+    }
+    for (uint32_t t = 0; t < pn__dict_count(&src->traits); t++) {
+        size_t len;
+        const char *tr = pn__dict_str(&src->traits, t, &len);
+        if (pn__dict_intern(&p->traits, tr, len, &id))
+            goto oom;
+    }
+    if (pn__grow((void **)&p->ev_key, &p->ev_key_cap, src->ev_len, sizeof *p->ev_key) ||
+        pn__grow((void **)&p->runs, &p->run_cap, src->run_len, sizeof *p->runs))
+        goto oom;
+    if (src->ev_len)
+        memcpy(p->ev_key, src->ev_key, src->ev_len * sizeof *p->ev_key);
+    if (src->run_len)
+        memcpy(p->runs, src->runs, src->run_len * sizeof *p->runs);
+    p->ev_len = src->ev_len;
+    p->run_len = src->run_len;
+    p->last_visitor = src->last_visitor; /* the open run goes on in the clone as in src */
+    p->max_ts = src->max_ts;
+    *out = p;
+    return PN_OK;
+oom:
+    pn_profiles_free(p);
+    return pn__oom(err);
 }
 
 pn_status pn_profiles_add_line(pn_profiles *p, const char *line, size_t len, pn_error *err)

@@ -412,6 +412,48 @@ static void merged_stores_equal_one_store_fed_both(void **state)
     free(text);
 }
 
+/* A clone goes on as its source would: the rest of the input added to the clone, or to the source
+ * after the clone was made, seals into the store fed everything at once, whatever the cut (in
+ * the middle of a visitor's run too). */
+static void clones_go_on_as_their_source(void **state)
+{
+    (void)state;
+    char *text = pn_test_synthetic(200, 3, 20, 1000, 4);
+    size_t len = strlen(text);
+    const size_t cuts[] = {0, len / 3, len / 2 + 7, len};
+    pn_profiles *whole = pn_test_profiles(text);
+    for (size_t k = 0; k < N_ELEMS(cuts); k++) {
+        size_t cut = cuts[k];
+        while (cut > 0 && cut < len && text[cut - 1] != '\n')
+            cut++;
+        pn_profiles *src, *copy, *again;
+        uint64_t lines;
+        assert_int_equal(pn_profiles_new(&src, NULL), PN_OK);
+        assert_int_equal(pn_profiles_add_lines(src, text, cut, &lines, NULL), PN_OK);
+        assert_int_equal(pn_profiles_clone(src, &copy, NULL), PN_OK);
+        assert_int_equal(pn_profiles_event_count(copy), pn_profiles_event_count(src));
+        assert_int_equal(pn_profiles_add_lines(copy, text + cut, len - cut, &lines, NULL), PN_OK);
+        assert_int_equal(pn_profiles_clone(copy, &again, NULL), PN_OK); /* a clone of a clone */
+        assert_int_equal(pn_profiles_finish(copy, NULL), PN_OK);
+        assert_same_store(copy, whole);
+        assert_int_equal(pn_profiles_finish(again, NULL), PN_OK);
+        assert_same_store(again, whole);
+        /* the source is as it was: the rest added to it seals into the same store */
+        assert_int_equal(pn_profiles_add_lines(src, text + cut, len - cut, &lines, NULL), PN_OK);
+        assert_int_equal(pn_profiles_finish(src, NULL), PN_OK);
+        assert_same_store(src, whole);
+        pn_error err;
+        pn_profiles *none = (pn_profiles *)1;
+        assert_status(pn_profiles_clone(src, &none, &err), PN_EINVAL, &err, "not yet sealed");
+        assert_null(none);
+        pn_profiles_free(src);
+        pn_profiles_free(copy);
+        pn_profiles_free(again);
+    }
+    pn_profiles_free(whole);
+    free(text);
+}
+
 static void finishing_in_parts_equals_finishing_at_once(void **state)
 {
     (void)state;
@@ -460,6 +502,7 @@ int main(void)
         cmocka_unit_test(add_lines_equals_add_line_per_line),
         cmocka_unit_test(add_lines_stops_at_the_first_bad_line),
         cmocka_unit_test(merged_stores_equal_one_store_fed_both),
+        cmocka_unit_test(clones_go_on_as_their_source),
         cmocka_unit_test(finishing_in_parts_equals_finishing_at_once),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -91,6 +91,13 @@ pn_status pn_profiles_reserve(pn_profiles *p, uint64_t events, pn_error *err);
  * several threads, one store each, and merge them in file order. `src` is left empty. */
 pn_status pn_profiles_merge(pn_profiles *dst, pn_profiles *src, pn_error *err);
 
+/* Makes *out a copy of `src` (not sealed; src is left as it is), so that a caller can seal the
+ * copy and go on adding to src: a server that trains again and again keeps the realizations it
+ * has read, adds only the new ones, and seals a copy each time. Adding the same realizations to
+ * src and to the copy gives the same ids and the same sealed result. PN_EINVAL for a sealed
+ * src, PN_ENOMEM. */
+pn_status pn_profiles_clone(const pn_profiles *src, pn_profiles **out, pn_error *err);
+
 /* Seals the store: groups realizations per visitor and trait. Idempotent. PN_ENOMEM on
  * failure (the store is then unusable and must be freed). */
 pn_status pn_profiles_finish(pn_profiles *p, pn_error *err);
