@@ -15,6 +15,7 @@ struct srv_sched {
     sqlite3 *db;
     int64_t interval;
     srv_config *cfg;
+    train_cache *cache; /* the realizations read by the last trainings; the scheduler's thread only */
 };
 
 /* Claims the next due model: clears its request and sets its next due time, in one statement
@@ -82,11 +83,13 @@ static void *run(void *arg)
         int trained = 0;
         if (claim(s, now, &model, &account)) {
             srv_sync_events(s->cfg); /* train on every event acknowledged so far */
-            train_model(s->db, account, model, now);
+            train_model(s->db, s->cache, account, model, now);
             finish(s, model);
             changed ch = {s, account};
             srv_run_idle("pn-refresh", store_changed, &ch);
             trained = 1;
+        } else {
+            train_cache_idle(s->cache);
         }
         pthread_mutex_lock(&s->mu);
         if (trained || s->woken) {
@@ -116,9 +119,11 @@ int sched_start(const char *db_path, int64_t interval, srv_config *cfg, srv_sche
         free(s);
         return -1;
     }
+    s->cache = train_cache_new(); /* NULL: every training reads everything */
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cv, NULL);
     if (pthread_create(&s->thread, NULL, run, s)) {
+        train_cache_free(s->cache);
         store_close(s->db);
         free(s);
         return snprintf(err, errcap, "cannot start the scheduler thread"), -1;
@@ -146,6 +151,7 @@ void sched_stop(srv_sched *s)
     pthread_join(s->thread, NULL);
     pthread_cond_destroy(&s->cv);
     pthread_mutex_destroy(&s->mu);
+    train_cache_free(s->cache);
     store_close(s->db);
     free(s);
 }

@@ -256,8 +256,16 @@ int catalog_build(sqlite3 *db, int64_t account, pn_catalog **out, cJSON **names,
 /* Builds the core's model definition for the stored model body. */
 int model_def_build(const cJSON *model, int64_t id, const pn_catalog *cat, pn_model_def **out, pn_error *err);
 
-/* Trains model `id` now on connection `db`; updates its state row. 0 when a snapshot was stored. */
-int train_model(sqlite3 *db, int64_t account, int64_t id, int64_t now);
+/* The realizations a scheduler keeps between trainings (train_job.c says which and for how long):
+ * owned by one scheduler and used by one training at a time. NULL from new when out of memory;
+ * train_model then reads everything each time. */
+typedef struct train_cache train_cache;
+train_cache *train_cache_new(void);
+void train_cache_free(train_cache *c);      /* NULL is a no-op */
+void train_cache_idle(train_cache *c);      /* no training now: drops what has not been used lately */
+/* Trains model `id` now on connection `db` (with `cache`, which may be NULL); updates its state
+ * row. 0 when a snapshot was stored. */
+int train_model(sqlite3 *db, train_cache *cache, int64_t account, int64_t id, int64_t now);
 /* Builds the stored part of a report from a fresh snapshot and the store it was trained on. */
 cJSON *report_build(const pn_snapshot *s, const pn_profiles *p, const pn_model_def *m, const cJSON *model,
                     const cJSON *names, int64_t now, const uint32_t *classified_per_persona);

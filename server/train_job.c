@@ -73,35 +73,64 @@ static int64_t updated_at(sqlite3 *db, int64_t id)
     return t;
 }
 
-/* The realizations of every visitor active since `since` (all visitors when since is 0). */
-static int load_profiles(sqlite3 *db, int64_t account, int64_t since, pn_profiles **out, pn_error *err)
+/* What the scheduler keeps between trainings: every realization of the last account it trained
+ * with a window that takes all of them, read in rowid order up to `upto`, not sealed. The table
+ * is only ever appended to (the ingester, onboarding) and each new row gets a rowid above every
+ * committed one, so the next training of the account reads only the rows past `upto`, adds them
+ * here and seals a clone (pn_profiles_clone): the same store a full read gives, without reading
+ * again what it read before (reading was some 95% of a training's processor in the load
+ * benchmark). Used by one training at a time; dropped after CACHE_IDLE_S without training, and
+ * never kept past CACHE_MAX_EVENTS realizations (about 16 bytes each, and the clone's as many
+ * while it lives). */
+#define CACHE_IDLE_S 60
+#define CACHE_MAX_EVENTS 8000000u
+
+struct train_cache {
+    int64_t account;
+    int64_t upto;       /* rowid of the last realization in base */
+    pn_profiles *base;  /* NULL: nothing kept */
+    int64_t too_big;    /* an account whose realizations passed CACHE_MAX_EVENTS: not kept */
+    int64_t used_at;    /* srv_monotonic_us of the last training that used it */
+};
+
+train_cache *train_cache_new(void)
 {
-    if (pn_profiles_new(out, err) != PN_OK)
-        return -1;
-    /* When the window starts before the account's first realization every visitor is active: one
-     * pass over the table in storage order, instead of a lookup per visitor and a sort. */
-    sqlite3_stmt *st = store_prepare(db, "SELECT MIN(ts) FROM realizations WHERE account_id = ?");
-    int everyone = st && sqlite3_bind_int64(st, 1, account) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW &&
-                   (sqlite3_column_type(st, 0) == SQLITE_NULL || sqlite3_column_int64(st, 0) >= since);
-    sqlite3_finalize(st);
-    st = store_prepare(db, everyone ? "SELECT uuid, trait_id, ts FROM realizations NOT INDEXED WHERE account_id = ?1 "
-                                      "ORDER BY rowid"
-                                    : "SELECT uuid, trait_id, ts FROM realizations WHERE account_id = ?1 AND uuid IN "
-                                      "(SELECT uuid FROM realizations WHERE account_id = ?1 AND ts >= ?2) ORDER BY rowid");
-    if (!st) {
-        snprintf(err->message, sizeof err->message, "the store cannot read the realizations: %s", sqlite3_errmsg(db));
-        return -1;
-    }
-    sqlite3_bind_int64(st, 1, account);
-    if (!everyone)
-        sqlite3_bind_int64(st, 2, since);
+    return calloc(1, sizeof(train_cache));
+}
+
+static void cache_drop(train_cache *c)
+{
+    pn_profiles_free(c->base);
+    c->base = NULL;
+    c->account = c->upto = 0;
+}
+
+void train_cache_idle(train_cache *c)
+{
+    if (c && c->base && srv_monotonic_us() - c->used_at > (int64_t)CACHE_IDLE_S * 1000000)
+        cache_drop(c);
+}
+
+void train_cache_free(train_cache *c)
+{
+    if (c)
+        cache_drop(c);
+    free(c);
+}
+
+/* Adds the rows of `st` (uuid, trait_id, ts[, rowid]) to p, then finalizes st; *last gets the
+ * rowid of the last row when it is not NULL. */
+static int add_rows(sqlite3 *db, sqlite3_stmt *st, pn_profiles *p, int64_t *last, pn_error *err)
+{
     int rc = 0, step;
     while (!rc && (step = sqlite3_step(st)) == SQLITE_ROW) {
         char tid[21];
         size_t n = srv_format_i64(sqlite3_column_int64(st, 1), tid);
         const char *uuid = (const char *)sqlite3_column_text(st, 0);
-        rc = pn_profiles_add(*out, uuid, (size_t)sqlite3_column_bytes(st, 0), tid, n,
-                             sqlite3_column_int64(st, 2), err) == PN_OK ? 0 : -1;
+        rc = pn_profiles_add(p, uuid, (size_t)sqlite3_column_bytes(st, 0), tid, n, sqlite3_column_int64(st, 2), err) ==
+                     PN_OK ? 0 : -1;
+        if (last)
+            *last = sqlite3_column_int64(st, 3);
     }
     if (!rc && step != SQLITE_DONE) { /* a model trained on part of the audience would look like any other */
         snprintf(err->message, sizeof err->message, "the store's realizations could not be read whole: %s",
@@ -109,6 +138,80 @@ static int load_profiles(sqlite3 *db, int64_t account, int64_t since, pn_profile
         rc = -1;
     }
     sqlite3_finalize(st);
+    return rc;
+}
+
+/* The rows past what the cache holds, added to it; then *out is a clone of it. *kept gets how many
+ * realizations the cache already held. */
+static int load_cached(sqlite3 *db, train_cache *c, int64_t account, pn_profiles **out, uint64_t *kept, pn_error *err)
+{
+    if (c->base && c->account != account)
+        cache_drop(c);
+    if (!c->base) {
+        if (pn_profiles_new(&c->base, err) != PN_OK)
+            return -1;
+        c->account = account;
+        c->upto = 0;
+    }
+    c->used_at = srv_monotonic_us();
+    *kept = pn_profiles_event_count(c->base);
+    sqlite3_stmt *st = store_prepare(db, "SELECT uuid, trait_id, ts, rowid FROM realizations NOT INDEXED "
+                                         "WHERE account_id = ?1 AND rowid > ?2 ORDER BY rowid");
+    if (!st) {
+        snprintf(err->message, sizeof err->message, "the store cannot read the realizations: %s", sqlite3_errmsg(db));
+        return -1;
+    }
+    sqlite3_bind_int64(st, 1, account);
+    sqlite3_bind_int64(st, 2, c->upto);
+    int64_t last = c->upto;
+    if (add_rows(db, st, c->base, &last, err)) {
+        cache_drop(c); /* it holds part of the new rows: it no longer says what upto says */
+        return -1;
+    }
+    c->upto = last;
+    if (pn_profiles_event_count(c->base) > CACHE_MAX_EVENTS) { /* too large to keep: this training takes it */
+        *out = c->base;
+        c->base = NULL;
+        c->too_big = account;
+        cache_drop(c);
+        return 0;
+    }
+    return pn_profiles_clone(c->base, out, err) == PN_OK ? 0 : -1;
+}
+
+/* The realizations of every visitor active since `since` (all visitors when since is 0). On
+ * failure *out may be set, and is the caller's to free. *kept gets how many of them were kept in
+ * the cache from earlier trainings (not read again). */
+static int load_profiles(sqlite3 *db, train_cache *cache, int64_t account, int64_t since, pn_profiles **out,
+                         uint64_t *kept, pn_error *err)
+{
+    *out = NULL;
+    *kept = 0;
+    /* When the window starts before the account's first realization every visitor is active: one
+     * pass over the table in storage order, instead of a lookup per visitor and a sort. */
+    sqlite3_stmt *st = store_prepare(db, "SELECT MIN(ts) FROM realizations WHERE account_id = ?");
+    int everyone = st && sqlite3_bind_int64(st, 1, account) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW &&
+                   (sqlite3_column_type(st, 0) == SQLITE_NULL || sqlite3_column_int64(st, 0) >= since);
+    sqlite3_finalize(st);
+    int rc;
+    if (everyone && cache && cache->too_big != account) {
+        rc = load_cached(db, cache, account, out, kept, err);
+    } else {
+        if (pn_profiles_new(out, err) != PN_OK)
+            return -1;
+        st = store_prepare(db, everyone ? "SELECT uuid, trait_id, ts FROM realizations NOT INDEXED WHERE account_id = ?1 "
+                                          "ORDER BY rowid"
+                                        : "SELECT uuid, trait_id, ts FROM realizations WHERE account_id = ?1 AND uuid IN "
+                                          "(SELECT uuid FROM realizations WHERE account_id = ?1 AND ts >= ?2) ORDER BY rowid");
+        if (!st) {
+            snprintf(err->message, sizeof err->message, "the store cannot read the realizations: %s", sqlite3_errmsg(db));
+            return -1;
+        }
+        sqlite3_bind_int64(st, 1, account);
+        if (!everyone)
+            sqlite3_bind_int64(st, 2, since);
+        rc = add_rows(db, st, *out, NULL, err);
+    }
     if (!rc && pn_profiles_finish(*out, err) != PN_OK)
         rc = -1;
     return rc;
@@ -273,6 +376,7 @@ static int store_result(sqlite3 *db, int64_t id, const pn_snapshot *s, const pn_
  * processors busy. */
 typedef struct train_run {
     sqlite3 *db;
+    train_cache *cache;
     int64_t account, id, now;
     cJSON *model;
     progress_ctx prog;
@@ -285,6 +389,7 @@ typedef struct train_run {
     cJSON *names, *report;
     classified *cl;
     size_t ncl;
+    uint64_t kept; /* realizations not read again: the cache had them */
     uint32_t per_persona[PN_MAX_PERSONAS];
     pn_error err;
     int ok;
@@ -305,7 +410,7 @@ static void compute(void *arg)
         return;
     int lookback = pn_model_def_lookback_days(t->def);
     t->since = lookback ? t->now - (int64_t)lookback * DAY : INT64_MIN;
-    if (load_profiles(t->db, t->account, lookback ? t->since : 0, &t->p, &t->err))
+    if (load_profiles(t->db, t->cache, t->account, lookback ? t->since : 0, &t->p, &t->kept, &t->err))
         return;
     pn_train_options opt;
     pn_train_options_init(&opt);
@@ -323,10 +428,10 @@ static void compute(void *arg)
     t->ok = 1;
 }
 
-int train_model(sqlite3 *db, int64_t account, int64_t id, int64_t now)
+int train_model(sqlite3 *db, train_cache *cache, int64_t account, int64_t id, int64_t now)
 {
     int64_t generation = updated_at(db, id);
-    train_run t = {.db = db, .account = account, .id = id, .now = now, .version = 1};
+    train_run t = {.db = db, .cache = cache, .account = account, .id = id, .now = now, .version = 1};
     t.model = obj_get(db, account, "model", id, NULL, NULL);
     if (!t.model)
         return -1;
@@ -342,8 +447,11 @@ int train_model(sqlite3 *db, int64_t account, int64_t id, int64_t now)
         else
             rc = 0;
         if (stored == 0)
-            fprintf(stderr, "personae serve: model %lld: trained version %u, %zu target visitors classified\n",
-                    (long long)id, t.version, t.ncl);
+            fprintf(stderr,
+                    "personae serve: model %lld: trained version %u, %zu target visitors classified; %llu "
+                    "realizations read, %llu kept from earlier trainings\n",
+                    (long long)id, t.version, t.ncl, (unsigned long long)(pn_profiles_event_count(t.p) - t.kept),
+                    (unsigned long long)t.kept);
     }
     if (rc)
         set_error(db, id, t.err.message[0] ? t.err.message : "training failed for an unknown reason");
