@@ -150,8 +150,7 @@ static int load_cached(sqlite3 *db, train_cache *c, int64_t account, pn_profiles
     if (!c->base) {
         if (pn_profiles_new(&c->base, err) != PN_OK)
             return -1;
-        c->account = account;
-        c->upto = 0;
+        c->account = account; /* upto is 0: cache_drop or train_cache_new left it so */
     }
     c->used_at = srv_monotonic_us();
     *kept = pn_profiles_event_count(c->base);

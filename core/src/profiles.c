@@ -149,6 +149,21 @@ pn_status pn_profiles_reserve(pn_profiles *p, uint64_t events, pn_error *err)
     return PN_OK;
 }
 
+/* Interns every id of src into dst in src's order (first appearance), map[i] getting the id of
+ * src's i-th (map may be NULL). -1 when out of memory. */
+static int intern_all(pn_dict *dst, const pn_dict *src, uint32_t *map)
+{
+    for (uint32_t i = 0, id; i < pn__dict_count(src); i++) {
+        size_t len;
+        const char *s = pn__dict_str(src, i, &len);
+        if (pn__dict_intern(dst, s, len, &id))
+            return -1;
+        if (map)
+            map[i] = id;
+    }
+    return 0;
+}
+
 pn_status pn_profiles_merge(pn_profiles *dst, pn_profiles *src, pn_error *err)
 {
     if (dst->sealed || src->sealed)
@@ -164,21 +179,9 @@ pn_status pn_profiles_merge(pn_profiles *dst, pn_profiles *src, pn_error *err)
     }
     /* src's ids are in its first-appearance order; interning them in that order after dst's
      * gives exactly the ids one store would have given the concatenated input. */
-    for (uint32_t v = 0; v < nv; v++) {
-        size_t len;
-        const char *u = pn__dict_str(&src->visitors, v, &len);
-        if (pn__dict_intern(&dst->visitors, u, len, &vmap[v])) {
-            st = pn__oom(err);
-            goto done;
-        }
-    }
-    for (uint32_t t = 0; t < nt; t++) {
-        size_t len;
-        const char *id = pn__dict_str(&src->traits, t, &len);
-        if (pn__dict_intern(&dst->traits, id, len, &tmap[t])) {
-            st = pn__oom(err);
-            goto done;
-        }
+    if (intern_all(&dst->visitors, &src->visitors, vmap) || intern_all(&dst->traits, &src->traits, tmap)) {
+        st = pn__oom(err);
+        goto done;
     }
     for (size_t i = 0; i < src->ev_len; i++) {
         uint64_t k = src->ev_key[i];
@@ -212,20 +215,8 @@ pn_status pn_profiles_clone(const pn_profiles *src, pn_profiles **out, pn_error 
     if (st != PN_OK)
         return st;
     /* ids are given in first-appearance order: interning src's in order gives the same ids */
-    uint32_t id;
-    for (uint32_t v = 0; v < pn__dict_count(&src->visitors); v++) {
-        size_t len;
-        const char *u = pn__dict_str(&src->visitors, v, &len);
-        if (pn__dict_intern(&p->visitors, u, len, &id))
-            goto oom;
-    }
-    for (uint32_t t = 0; t < pn__dict_count(&src->traits); t++) {
-        size_t len;
-        const char *tr = pn__dict_str(&src->traits, t, &len);
-        if (pn__dict_intern(&p->traits, tr, len, &id))
-            goto oom;
-    }
-    if (pn__grow((void **)&p->ev_key, &p->ev_key_cap, src->ev_len, sizeof *p->ev_key) ||
+    if (intern_all(&p->visitors, &src->visitors, NULL) || intern_all(&p->traits, &src->traits, NULL) ||
+        pn__grow((void **)&p->ev_key, &p->ev_key_cap, src->ev_len, sizeof *p->ev_key) ||
         pn__grow((void **)&p->runs, &p->run_cap, src->run_len, sizeof *p->runs))
         goto oom;
     if (src->ev_len)
