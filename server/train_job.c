@@ -74,14 +74,15 @@ static int64_t updated_at(sqlite3 *db, int64_t id)
 }
 
 /* What the scheduler keeps between trainings: every realization of the last account it trained
- * with a window that takes all of them, read in rowid order up to `upto`, not sealed. The table
- * is only ever appended to (the ingester, onboarding) and each new row gets a rowid above every
- * committed one, so the next training of the account reads only the rows past `upto`, adds them
- * here and seals a clone (pn_profiles_clone): the same store a full read gives, without reading
- * again what it read before (reading was some 95% of a training's processor in the load
- * benchmark). Used by one training at a time; dropped after CACHE_IDLE_S without training, and
- * never kept past CACHE_MAX_EVENTS realizations (about 16 bytes each, and the clone's as many
- * while it lives). */
+ * with a window that takes all of them, read in rowid order up to `upto`. The table is only ever
+ * appended to (the ingester, onboarding) and each new row gets a rowid above every committed one,
+ * so the next training of the account reads only the rows past `upto`, adds them to the store
+ * (reopened: pn_profiles_reopen) and seals it again: the same store a full read gives, without
+ * reading again what it read before (reading was some 95% of a training's processor in the load
+ * benchmark) nor sorting again each visitor's earlier realizations. The training borrows the
+ * store (`lent`) and gives it back when it ends (cache_take_back). Used by one training at a
+ * time; dropped after CACHE_IDLE_S without training, and never kept past CACHE_MAX_EVENTS
+ * realizations (some 24 bytes each while sealed). */
 #define CACHE_IDLE_S 60
 #define CACHE_MAX_EVENTS 8000000u
 
@@ -89,6 +90,7 @@ struct train_cache {
     int64_t account;
     int64_t upto;       /* rowid of the last realization in base */
     pn_profiles *base;  /* NULL: nothing kept */
+    int lent;           /* base is a training's (sealed) until cache_take_back */
     int64_t too_big;    /* an account whose realizations passed CACHE_MAX_EVENTS: not kept */
     int64_t used_at;    /* srv_monotonic_us of the last training that used it */
 };
@@ -100,9 +102,25 @@ train_cache *train_cache_new(void)
 
 static void cache_drop(train_cache *c)
 {
-    pn_profiles_free(c->base);
+    if (!c->lent)
+        pn_profiles_free(c->base);
     c->base = NULL;
+    c->lent = 0;
     c->account = c->upto = 0;
+}
+
+/* After a training: 1 when the cache keeps p, the store it lent (reopened for the next rows), and
+ * 0 when p is the caller's to free. */
+static int cache_take_back(train_cache *c, pn_profiles *p)
+{
+    if (!c || !c->lent || c->base != p)
+        return 0;
+    c->lent = 0;
+    if (pn_profiles_reopen(p, NULL) == PN_OK)
+        return 1;
+    c->base = NULL; /* sealed still, and the caller's */
+    cache_drop(c);
+    return 0;
 }
 
 void train_cache_idle(train_cache *c)
@@ -141,8 +159,8 @@ static int add_rows(sqlite3 *db, sqlite3_stmt *st, pn_profiles *p, int64_t *last
     return rc;
 }
 
-/* The rows past what the cache holds, added to it; then *out is a clone of it. *kept gets how many
- * realizations the cache already held. */
+/* The rows past what the cache holds, added to it; then *out is the cache's store, lent to the
+ * caller until cache_take_back. *kept gets how many realizations the cache already held. */
 static int load_cached(sqlite3 *db, train_cache *c, int64_t account, pn_profiles **out, uint64_t *kept, pn_error *err)
 {
     if (c->base && c->account != account)
@@ -168,14 +186,15 @@ static int load_cached(sqlite3 *db, train_cache *c, int64_t account, pn_profiles
         return -1;
     }
     c->upto = last;
+    *out = c->base;
     if (pn_profiles_event_count(c->base) > CACHE_MAX_EVENTS) { /* too large to keep: this training takes it */
-        *out = c->base;
-        c->base = NULL;
         c->too_big = account;
+        c->base = NULL;
         cache_drop(c);
         return 0;
     }
-    return pn_profiles_clone(c->base, out, err) == PN_OK ? 0 : -1;
+    c->lent = 1;
+    return 0;
 }
 
 /* The realizations of every visitor active since `since` (all visitors when since is 0). On
@@ -211,8 +230,13 @@ static int load_profiles(sqlite3 *db, train_cache *cache, int64_t account, int64
             sqlite3_bind_int64(st, 2, since);
         rc = add_rows(db, st, *out, NULL, err);
     }
-    if (!rc && pn_profiles_finish(*out, err) != PN_OK)
+    if (!rc && pn_profiles_finish(*out, err) != PN_OK) {
         rc = -1;
+        if (cache && cache->lent && cache->base == *out) { /* unusable now: the caller frees it */
+            cache->base = NULL;
+            cache_drop(cache);
+        }
+    }
     return rc;
 }
 
@@ -459,7 +483,8 @@ int train_model(sqlite3 *db, train_cache *cache, int64_t account, int64_t id, in
     cJSON_Delete(t.names);
     cJSON_Delete(t.model);
     pn_snapshot_free(t.s);
-    pn_profiles_free(t.p);
+    if (!cache_take_back(cache, t.p))
+        pn_profiles_free(t.p);
     pn_model_def_free(t.def);
     pn_catalog_free(t.cat);
     return rc;

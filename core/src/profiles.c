@@ -205,33 +205,39 @@ done:
     return st;
 }
 
-pn_status pn_profiles_clone(const pn_profiles *src, pn_profiles **out, pn_error *err)
+pn_status pn_profiles_reopen(pn_profiles *p, pn_error *err)
 {
-    *out = NULL;
-    if (src->sealed)
-        return pn__fail(err, PN_EINVAL, "only a profile store not yet sealed can be cloned");
-    pn_profiles *p;
-    pn_status st = pn_profiles_new(&p, err);
-    if (st != PN_OK)
-        return st;
-    /* ids are given in first-appearance order: interning src's in order gives the same ids */
-    if (intern_all(&p->visitors, &src->visitors, NULL) || intern_all(&p->traits, &src->traits, NULL) ||
-        pn__grow((void **)&p->ev_key, &p->ev_key_cap, src->ev_len, sizeof *p->ev_key) ||
-        pn__grow((void **)&p->runs, &p->run_cap, src->run_len, sizeof *p->runs))
-        goto oom;
-    if (src->ev_len)
-        memcpy(p->ev_key, src->ev_key, src->ev_len * sizeof *p->ev_key);
-    if (src->run_len)
-        memcpy(p->runs, src->runs, src->run_len * sizeof *p->runs);
-    p->ev_len = src->ev_len;
-    p->run_len = src->run_len;
-    p->last_visitor = src->last_visitor; /* the open run goes on in the clone as in src */
-    p->max_ts = src->max_ts;
-    *out = p;
+    if (!p->sealed)
+        return PN_OK;
+    /* One run per visitor over the sealed keys, which are grouped by visitor already: sealing
+     * again copies nothing for them, and finds each visitor's old keys sorted. */
+    size_t nv = pn__dict_count(&p->visitors), nruns = 0;
+    for (size_t v = 0; v < nv; v++)
+        nruns += (size_t)((p->key_off[v + 1] - p->key_off[v] + UINT32_MAX - 1) / UINT32_MAX);
+    struct pn_run *runs = pn__malloc((nruns ? nruns : 1) * sizeof *runs);
+    if (!runs)
+        return pn__oom(err); /* still sealed, as it was */
+    size_t r = 0;
+    for (size_t v = 0; v < nv; v++)
+        for (uint64_t left = p->key_off[v + 1] - p->key_off[v]; left; r++) {
+            uint32_t len = left > UINT32_MAX ? UINT32_MAX : (uint32_t)left;
+            runs[r] = (struct pn_run){(uint32_t)v, len};
+            left -= len;
+        }
+    p->runs = runs;
+    p->run_len = p->run_cap = nruns;
+    p->last_visitor = nruns ? runs[nruns - 1].visitor : PN_NONE;
+    p->ev_key = p->keys; /* ev_key_cap is the keys' capacity: see pn_profiles_finish_begin */
+    p->keys = NULL;
+    p->ev_len = p->events;
+    pn__free(p->key_off);
+    pn__free(p->real);
+    pn__free(p->real_len);
+    p->key_off = NULL;
+    p->real = NULL;
+    p->real_len = NULL;
+    p->sealed = 0;
     return PN_OK;
-oom:
-    pn_profiles_free(p);
-    return pn__oom(err);
 }
 
 pn_status pn_profiles_add_line(pn_profiles *p, const char *line, size_t len, pn_error *err)
@@ -301,6 +307,35 @@ static void sort_u64(uint64_t *a, size_t n)
     }
 }
 
+/* Sorts a visitor's keys, which are often sorted up to a few new ones at the end: a store sealed,
+ * reopened and added to (pn_profiles_reopen) has each visitor's old keys sorted and its new
+ * ones after them. Those few are inserted into place, rather than sorting everything again. */
+static void sort_keys(uint64_t *a, size_t n)
+{
+    if (n < 2)
+        return;
+    size_t sorted = 1;
+    while (sorted < n && a[sorted - 1] <= a[sorted])
+        sorted++;
+    if (n - sorted > 16 || sorted < n / 2) {
+        sort_u64(a, n);
+        return;
+    }
+    for (size_t i = sorted; i < n; i++) {
+        uint64_t x = a[i];
+        size_t lo = 0, hi = i; /* the first of a[0, i) above x */
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            if (a[mid] <= x)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        memmove(a + lo + 1, a + lo, (i - lo) * sizeof *a);
+        a[lo] = x;
+    }
+}
+
 pn_status pn_profiles_finish_begin(pn_profiles *p, pn_error *err)
 {
     if (p->sealed)
@@ -343,6 +378,7 @@ pn_status pn_profiles_finish_begin(pn_profiles *p, pn_error *err)
         }
         pn__free(fill);
         pn__free(p->ev_key);
+        p->ev_key_cap = p->ev_len ? p->ev_len : 1; /* now keys' capacity, for pn_profiles_reopen */
     }
     pn__free(p->runs);
     p->runs = NULL;
@@ -375,7 +411,7 @@ void pn_profiles_finish_part(pn_profiles *p, size_t i, size_t n)
     for (size_t v = v0; v < v1; v++) {
         uint64_t *k = p->keys + p->key_off[v];
         size_t len = (size_t)(p->key_off[v + 1] - p->key_off[v]);
-        sort_u64(k, len);
+        sort_keys(k, len);
         pn_realization *r = p->real + p->key_off[v] - 1;
         for (size_t j = 0; j < len; j++) {
             uint32_t t = (uint32_t)(k[j] >> 32), ts = (uint32_t)k[j];

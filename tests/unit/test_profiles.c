@@ -412,10 +412,10 @@ static void merged_stores_equal_one_store_fed_both(void **state)
     free(text);
 }
 
-/* A clone goes on as its source would: the rest of the input added to the clone, or to the source
- * after the clone was made, seals into the store fed everything at once, whatever the cut (in
- * the middle of a visitor's run too). */
-static void clones_go_on_as_their_source(void **state)
+/* A store fed text[0, cut), sealed, reopened and fed the rest seals into the store fed everything
+ * at once, whatever the cut (in the middle of a visitor's run too), sealing and reopening more
+ * than once; and once sealed it is the store of what it was fed so far. */
+static void reopened_stores_go_on_as_if_never_sealed(void **state)
 {
     (void)state;
     char *text = pn_test_synthetic(200, 3, 20, 1000, 4);
@@ -423,35 +423,100 @@ static void clones_go_on_as_their_source(void **state)
     const size_t cuts[] = {0, len / 3, len / 2 + 7, len};
     pn_profiles *whole = pn_test_profiles(text);
     for (size_t k = 0; k < N_ELEMS(cuts); k++) {
-        size_t cut = cuts[k];
+        size_t cut = cuts[k], mid;
         while (cut > 0 && cut < len && text[cut - 1] != '\n')
             cut++;
-        pn_profiles *src, *copy, *again;
+        for (mid = cut + (len - cut) / 2; mid > cut && mid < len && text[mid - 1] != '\n'; mid++)
+            ;
         uint64_t lines;
-        assert_int_equal(pn_profiles_new(&src, NULL), PN_OK);
-        assert_int_equal(pn_profiles_add_lines(src, text, cut, &lines, NULL), PN_OK);
-        assert_int_equal(pn_profiles_clone(src, &copy, NULL), PN_OK);
-        assert_int_equal(pn_profiles_event_count(copy), pn_profiles_event_count(src));
-        assert_int_equal(pn_profiles_add_lines(copy, text + cut, len - cut, &lines, NULL), PN_OK);
-        assert_int_equal(pn_profiles_clone(copy, &again, NULL), PN_OK); /* a clone of a clone */
-        assert_int_equal(pn_profiles_finish(copy, NULL), PN_OK);
-        assert_same_store(copy, whole);
-        assert_int_equal(pn_profiles_finish(again, NULL), PN_OK);
-        assert_same_store(again, whole);
-        /* the source is as it was: the rest added to it seals into the same store */
-        assert_int_equal(pn_profiles_add_lines(src, text + cut, len - cut, &lines, NULL), PN_OK);
-        assert_int_equal(pn_profiles_finish(src, NULL), PN_OK);
-        assert_same_store(src, whole);
+        pn_profiles *p;
+        assert_int_equal(pn_profiles_new(&p, NULL), PN_OK);
+        assert_int_equal(pn_profiles_reopen(p, NULL), PN_OK); /* not sealed: nothing to do */
+        assert_int_equal(pn_profiles_add_lines(p, text, cut, &lines, NULL), PN_OK);
+        assert_int_equal(pn_profiles_finish(p, NULL), PN_OK);
+        char *head = malloc(cut + 1);
+        assert_non_null(head);
+        memcpy(head, text, cut);
+        head[cut] = '\0';
+        pn_profiles *part = pn_test_profiles(head);
+        assert_same_store(p, part);
+        uint64_t head_events = pn_profiles_event_count(part);
+        pn_profiles_free(part);
+        free(head);
         pn_error err;
-        pn_profiles *none = (pn_profiles *)1;
-        assert_status(pn_profiles_clone(src, &none, &err), PN_EINVAL, &err, "not yet sealed");
-        assert_null(none);
-        pn_profiles_free(src);
-        pn_profiles_free(copy);
-        pn_profiles_free(again);
+        assert_status(pn_profiles_add(p, "z", 1, "t", 1, 0, &err), PN_EINVAL, &err, "sealed");
+        assert_int_equal(pn_profiles_reopen(p, NULL), PN_OK);
+        assert_int_equal(pn_profiles_event_count(p), head_events);
+        assert_int_equal(pn_profiles_add_lines(p, text + cut, mid - cut, &lines, NULL), PN_OK);
+        assert_int_equal(pn_profiles_finish(p, NULL), PN_OK); /* sealed again halfway through the rest */
+        assert_int_equal(pn_profiles_reopen(p, NULL), PN_OK);
+        assert_int_equal(pn_profiles_add_lines(p, text + mid, len - mid, &lines, NULL), PN_OK);
+        assert_int_equal(pn_profiles_event_count(p), pn_profiles_event_count(whole));
+        assert_int_equal(pn_profiles_finish(p, NULL), PN_OK);
+        assert_same_store(p, whole);
+        pn_profiles_free(p);
     }
     pn_profiles_free(whole);
     free(text);
+}
+
+/* p's summaries are those of the TSV lines `text` counted naively: one per (visitor, trait), in
+ * ascending trait index, with the count and first and last timestamps of its lines. */
+static void assert_summaries_of(const pn_profiles *p, const char *text)
+{
+    size_t total = 0;
+    for (uint32_t v = 0; v < pn_profiles_visitor_count(p); v++) {
+        size_t n;
+        const pn_realization *r = pn_profiles_visitor_traits(p, v, &n);
+        const char *uuid = pn_profiles_visitor_uuid(p, v, NULL);
+        for (size_t i = 0; i < n; i++) {
+            assert_true(i == 0 || r[i - 1].trait < r[i].trait);
+            const char *trait = pn_profiles_trait_id(p, r[i].trait, NULL);
+            uint32_t count = 0, first = UINT32_MAX, last = 0;
+            char u[64], t[64];
+            long long ts;
+            for (const char *s = text; s && *s && sscanf(s, "%63s\t%63s\t%lld", u, t, &ts) == 3;
+                 s = strchr(s, '\n'), s = s ? s + 1 : NULL)
+                if (strcmp(u, uuid) == 0 && strcmp(t, trait) == 0) {
+                    count++;
+                    first = (uint32_t)ts < first ? (uint32_t)ts : first;
+                    last = (uint32_t)ts > last ? (uint32_t)ts : last;
+                }
+            assert_int_equal(r[i].count, count);
+            assert_int_equal(r[i].first_seen, first);
+            assert_int_equal(r[i].last_seen, last);
+            total += count;
+        }
+    }
+    assert_int_equal(total, pn_profiles_event_count(p));
+}
+
+/* Sealing again puts a visitor's new realizations in their place among the old ones: before the
+ * first, between two, after the last, equal to one, few (inserted) or many (sorted again). */
+static void reopened_visitors_sort_new_realizations_into_place(void **state)
+{
+    (void)state;
+    static const char before[] = "a\tt5\t10\na\tt9\t20\na\tt1\t30\nb\tt5\t1\na\tt5\t40\n";
+    static const char after[] = "a\tt0\t5\na\tt5\t25\nc\tt1\t3\na\tt9\t99\na\tt1\t30\nb\tt0\t2\n";
+    char many[4096] = "";
+    for (int i = 0; i < 40; i++) /* more than a few new ones for b, in descending order */
+        snprintf(many + strlen(many), sizeof many - strlen(many), "b\tt%d\t%d\n", i % 7, 1000 - i);
+    const char *parts[] = {before, after, many};
+    char all[8192] = "";
+    pn_profiles *p;
+    assert_int_equal(pn_profiles_new(&p, NULL), PN_OK);
+    for (size_t i = 0; i < N_ELEMS(parts); i++) {
+        uint64_t lines;
+        strcat(all, parts[i]);
+        assert_int_equal(pn_profiles_reopen(p, NULL), PN_OK);
+        assert_int_equal(pn_profiles_add_lines(p, parts[i], strlen(parts[i]), &lines, NULL), PN_OK);
+        assert_int_equal(pn_profiles_finish(p, NULL), PN_OK);
+        pn_profiles *fresh = pn_test_profiles(all);
+        assert_same_store(p, fresh);
+        pn_profiles_free(fresh);
+        assert_summaries_of(p, all); /* and both are right, not merely alike */
+    }
+    pn_profiles_free(p);
 }
 
 static void finishing_in_parts_equals_finishing_at_once(void **state)
@@ -502,7 +567,8 @@ int main(void)
         cmocka_unit_test(add_lines_equals_add_line_per_line),
         cmocka_unit_test(add_lines_stops_at_the_first_bad_line),
         cmocka_unit_test(merged_stores_equal_one_store_fed_both),
-        cmocka_unit_test(clones_go_on_as_their_source),
+        cmocka_unit_test(reopened_stores_go_on_as_if_never_sealed),
+        cmocka_unit_test(reopened_visitors_sort_new_realizations_into_place),
         cmocka_unit_test(finishing_in_parts_equals_finishing_at_once),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -3,9 +3,9 @@
  *
  * Ownership: pn_profiles_new() returns a store the caller frees with pn_profiles_free().
  * Strings and arrays returned by accessors are borrowed from the store and stay valid until it
- * is freed. A store is filled (pn_profiles_add*), then sealed once (pn_profiles_finish); after
- * that it is read-only and may be read from several threads at once. Not thread-safe while
- * being filled.
+ * is freed or reopened. A store is filled (pn_profiles_add*), then sealed (pn_profiles_finish);
+ * after that it is read-only and may be read from several threads at once, until
+ * pn_profiles_reopen makes it fillable again. Not thread-safe while being filled.
  */
 #ifndef PERSONAE_PROFILES_H
 #define PERSONAE_PROFILES_H
@@ -91,12 +91,14 @@ pn_status pn_profiles_reserve(pn_profiles *p, uint64_t events, pn_error *err);
  * several threads, one store each, and merge them in file order. `src` is left empty. */
 pn_status pn_profiles_merge(pn_profiles *dst, pn_profiles *src, pn_error *err);
 
-/* Makes *out a copy of `src` (not sealed; src is left as it is), so that a caller can seal the
- * copy and go on adding to src: a server that trains again and again keeps the realizations it
- * has read, adds only the new ones, and seals a copy each time. Adding the same realizations to
- * src and to the copy gives the same ids and the same sealed result. PN_EINVAL for a sealed
- * src, PN_ENOMEM. */
-pn_status pn_profiles_clone(const pn_profiles *src, pn_profiles **out, pn_error *err);
+/* Makes a sealed store fillable again, with every realization it holds, so that a caller can
+ * add more and seal it again: a server that trains again and again keeps the realizations it
+ * has read, adds only the new ones, and seals the store each time. Adding realizations after
+ * reopening gives the same ids and the same sealed result as adding them before the first
+ * sealing, and sealing again costs less than the first time (each visitor's earlier
+ * realizations are kept sorted). Everything read from the store before is invalid afterwards.
+ * A store not sealed is left as it is. PN_ENOMEM leaves the store sealed and as it was. */
+pn_status pn_profiles_reopen(pn_profiles *p, pn_error *err);
 
 /* Seals the store: groups realizations per visitor and trait. Idempotent. PN_ENOMEM on
  * failure (the store is then unusable and must be freed). */
