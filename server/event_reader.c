@@ -11,6 +11,7 @@ struct ev_reader {
     sqlite3 *db;
     ev_log *log;
     sqlite3_stmt *rows, *links, *graph, *cls, *applied;
+    sqlite3_stmt *begin, *commit; /* prepared once: sqlite3_exec parses its text every time */
     struct ev_reader *next;
 };
 
@@ -36,7 +37,7 @@ ev_readers *ev_readers_new(const char *db_path, ev_log *log)
 static void reader_close(ev_reader *r)
 {
     sqlite3_finalize(r->rows), sqlite3_finalize(r->links), sqlite3_finalize(r->graph), sqlite3_finalize(r->cls);
-    sqlite3_finalize(r->applied);
+    sqlite3_finalize(r->applied), sqlite3_finalize(r->begin), sqlite3_finalize(r->commit);
     store_close(r->db);
     free(r);
 }
@@ -72,6 +73,8 @@ ev_reader *ev_reader_get(ev_readers *rs)
         return NULL;
     }
     r->log = rs->log;
+    r->begin = store_prepare(r->db, "BEGIN");
+    r->commit = store_prepare(r->db, "COMMIT");
     r->applied = store_prepare(r->db, "SELECT applied FROM event_ingest WHERE id = 1");
     r->rows = store_prepare(r->db, "SELECT trait_id, ts FROM realizations WHERE account_id = ? AND uuid = ?");
     r->links = store_prepare(r->db, "SELECT data_source_id, cid, last_ts FROM device_links WHERE account_id = ? AND "
@@ -83,7 +86,7 @@ ev_reader *ev_reader_get(ev_readers *rs)
      * the account and probed the visitor's rows for each, some 200 lookups for 10 rows */
     r->cls = store_prepare(r->db, "SELECT c.model_id, c.baseline_id, c.version FROM classifications c CROSS JOIN "
                                   "objects o ON o.id = c.model_id WHERE c.uuid = ? AND o.account_id = ?");
-    if (!r->rows || !r->links || !r->graph || !r->cls || !r->applied) {
+    if (!r->rows || !r->links || !r->graph || !r->cls || !r->applied || !r->begin || !r->commit) {
         reader_close(r);
         return NULL;
     }
@@ -138,7 +141,8 @@ int ev_reader_load(void *ctx, int64_t account, const char *uuid, unsigned what, 
     size_t nlogged = 0;
     int64_t upto = 0, applied = 0;
     int ok = ev_pending_visitor(ev_log_pending(r->log), account, uuid, &logged, &nlogged, &upto) == 0, rc = SQLITE_DONE;
-    ok = ok && sqlite3_exec(r->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK;
+    ok = ok && sqlite3_step(r->begin) == SQLITE_DONE;
+    sqlite3_reset(r->begin);
     if (ok) {
         ok = sqlite3_step(r->applied) == SQLITE_ROW;
         applied = ok ? sqlite3_column_int64(r->applied, 0) : 0;
@@ -173,7 +177,8 @@ int ev_reader_load(void *ctx, int64_t account, const char *uuid, unsigned what, 
         ok = ok && rc == SQLITE_DONE;
         sqlite3_reset(st);
     }
-    sqlite3_exec(r->db, "COMMIT", NULL, NULL, NULL);
+    sqlite3_step(r->commit); /* a read transaction: ends whatever the reads gave */
+    sqlite3_reset(r->commit);
     for (size_t i = 0; ok && i < nlogged; i++)
         if (logged[i].seq > applied)
             ok = overlay(&logged[i], what, out) == 0;
