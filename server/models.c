@@ -380,6 +380,7 @@ int models_train(srv_ctx *c, int64_t id, const srv_req *q, srv_resp *r)
     }
     if (c->sched)
         sched_wake(c->sched);
+    c->unchanged = 1; /* a queued training changes nothing /event evaluates; its result refreshes /event */
     int waited = 0;
     if (q->wait && (strcmp(q->wait, "true") == 0 || strcmp(q->wait, "1") == 0) && c->lock) {
         /* ?wait=true answers when the training is over; other requests run meanwhile */
