@@ -55,10 +55,10 @@ void srv_run_idle(const char *name, void (*fn)(void *), void *arg)
         fn(arg);
 }
 
-void srv_store_changed(srv_config *cfg, sqlite3 *db, int64_t account)
+void srv_store_changed(srv_config *cfg, sqlite3 *db, int64_t account, const srv_trained *trained)
 {
     if (cfg && cfg->store_changed)
-        cfg->store_changed(cfg->sync_ctx, db, account);
+        cfg->store_changed(cfg->sync_ctx, db, account, trained);
     else if (cfg)
         atomic_fetch_add(&cfg->generation, 1);
 }

@@ -48,7 +48,7 @@ unsigned ev_answer(ev_call *call, char **body, size_t *len, char *headers, size_
 void ev_sync(void *rt);
 /* srv_config's store_changed hook: `account`'s view is built again from db on the caller's
  * thread (ev_views_refresh), not by the next /event call. */
-void ev_store_changed(void *rt, sqlite3 *db, int64_t account);
+void ev_store_changed(void *rt, sqlite3 *db, int64_t account, const srv_trained *trained);
 void ev_call_free(ev_call *call);
 
 #endif

@@ -414,20 +414,22 @@ static sqlite3 *given_db(void *ctx)
 }
 
 void ev_views_refresh(ev_views *s, sqlite3 *db, int64_t account, _Atomic uint64_t *generation,
-                      void (*fresh)(void *ctx, const ev_view *v), void *ctx)
+                      void (*fresh)(void *ctx, const ev_view *prev, const ev_view *v), void *ctx)
 {
     pthread_mutex_lock(&s->refresh);
     uint64_t now = atomic_load(generation);
-    int has = 0;
+    holder *prev = NULL;
     pthread_mutex_lock(&s->mu);
     for (size_t i = 0; i < s->nslots; i++)
-        has |= s->slots[i].account == account && s->slots[i].h;
+        if (s->slots[i].account == account && s->slots[i].h)
+            (prev = s->slots[i].h)->refs++;
     pthread_mutex_unlock(&s->mu);
     /* built at the generation to come: it reads the store after the commit that moves it on */
-    holder *h = has ? build(given_db, db, account, now + 1) : NULL;
+    holder *h = prev ? build(given_db, db, account, now + 1) : NULL;
     if (h && fresh)
-        fresh(ctx, &h->v);
+        fresh(ctx, &prev->v, &h->v);
     pthread_mutex_lock(&s->mu);
+    unref(prev);
     /* the generation moves only here (srv_store_changed), one refresh at a time: nothing moved
      * it since `now` was read, and this view is the one for now + 1 */
     for (size_t i = 0; h && i < s->nslots; i++)

@@ -118,11 +118,11 @@ void ev_views_release(ev_views *s, const ev_view *v);
 
 /* After a commit on `db` that may change what /event evaluates for `account` (an API write, a
  * training): builds that account's view again from db on the calling thread, if it has one,
- * calls fresh(ctx, view) with it (fresh may be NULL), and only then installs it and moves
- * *generation on, so that no /event call pays for the rebuild (other accounts' views are rebuilt
- * by their next call, as ev_views_get does). Refreshes are serialized: each sees the store as
- * the previous one left it. */
+ * calls fresh(ctx, prev, view) with it and the view it replaces (fresh may be NULL), and only
+ * then installs it and moves *generation on, so that no /event call pays for the rebuild (other
+ * accounts' views are rebuilt by their next call, as ev_views_get does). Refreshes are
+ * serialized: each sees the store as the previous one left it. */
 void ev_views_refresh(ev_views *s, sqlite3 *db, int64_t account, _Atomic uint64_t *generation,
-                      void (*fresh)(void *ctx, const ev_view *v), void *ctx);
+                      void (*fresh)(void *ctx, const ev_view *prev, const ev_view *v), void *ctx);
 
 #endif

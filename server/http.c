@@ -368,7 +368,7 @@ static void api_run(server *s, conn_state *st, const srv_req *q)
         /* a write may change what /event evaluates: its caches rebuild, on this thread. Not after
          * a refused write (it changed nothing) nor one its handler marked unchanged */
         if (strcmp(q->method, "GET") != 0 && r->status < 400 && !c.unchanged)
-            srv_store_changed(&s->cfg, s->db, c.account);
+            srv_store_changed(&s->cfg, s->db, c.account, NULL);
     }
     srv_ctx_release(&c);
     pthread_mutex_unlock(&s->lock);

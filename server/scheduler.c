@@ -59,14 +59,16 @@ static void finish(srv_sched *s, int64_t model)
 typedef struct changed {
     srv_sched *s;
     int64_t account;
+    srv_trained trained;
 } changed;
 
-/* The /event view of the account is built again and its recent visitors' classifications read
- * (event.c): reads only, calls go on with the view before meanwhile, so it runs in idle time too */
+/* The /event view of the account is built again and its recent visitors' classifications brought
+ * to the training's (event.c): calls go on with the view before meanwhile, so it runs in idle
+ * time too */
 static void store_changed(void *arg)
 {
     changed *c = arg;
-    srv_store_changed(c->s->cfg, c->s->db, c->account);
+    srv_store_changed(c->s->cfg, c->s->db, c->account, c->trained.model ? &c->trained : NULL);
 }
 
 static void *run(void *arg)
@@ -83,10 +85,11 @@ static void *run(void *arg)
         int trained = 0;
         if (claim(s, now, &model, &account)) {
             srv_sync_events(s->cfg); /* train on every event acknowledged so far */
-            train_model(s->db, s->cache, account, model, now);
+            changed ch = {s, account, {0}};
+            train_model(s->db, s->cache, account, model, now, &ch.trained);
             finish(s, model);
-            changed ch = {s, account};
             srv_run_idle("pn-refresh", store_changed, &ch);
+            srv_trained_free(&ch.trained);
             trained = 1;
         } else {
             train_cache_idle(s->cache);

@@ -30,6 +30,7 @@
 /* Section - Requests and responses (api.c) */
 
 struct srv_sched;
+struct srv_trained;
 
 /* Settings and state of one `serve` shared by the handlers (snapshot.c, event.c). */
 typedef struct srv_config {
@@ -42,8 +43,9 @@ typedef struct srv_config {
      * called before training, exporting and reporting */
     void (*sync_events)(void *ctx);
     /* rebuilds what /event keeps of `account` from db, after a commit there that may change it,
-     * and moves `generation` on (NULL outside serve: srv_store_changed just moves it) */
-    void (*store_changed)(void *ctx, sqlite3 *db, int64_t account);
+     * and moves `generation` on (NULL outside serve: srv_store_changed just moves it); `trained`
+     * says what the commit was when it was a training's (NULL otherwise) */
+    void (*store_changed)(void *ctx, sqlite3 *db, int64_t account, const struct srv_trained *trained);
     void *sync_ctx; /* of both hooks */
     /* a connection whose /event call is committed is handed back to its polling loop (http.c):
      * `resuming` with each connection (after it, the connection may be gone), `resumed` once after
@@ -53,8 +55,24 @@ typedef struct srv_config {
     void *http_ctx; /* of both hooks */
 } srv_config;
 
-/* Called after every commit that may change what /event evaluates for `account` (cfg may be NULL). */
-void srv_store_changed(srv_config *cfg, sqlite3 *db, int64_t account);
+/* What a training's commit did to the store's classifications (train_model): it replaced every
+ * classification of `model` by these n, at `version`, and the store then held every /event write
+ * up to sequence number `applied` (event_ingest.applied, read in the commit's transaction). The
+ * visitors are sorted by uuid (strcmp). Owned by whoever filled it. */
+typedef struct srv_trained {
+    int64_t model, version, applied;
+    size_t n;
+    struct srv_classified {
+        char *uuid;
+        int64_t baseline; /* the persona */
+    } *visitors;
+} srv_trained;
+void srv_trained_free(srv_trained *t);                        /* its arrays (t itself is the caller's) */
+int64_t srv_trained_baseline(const srv_trained *t, const char *uuid); /* 0: not classified by it */
+
+/* Called after every commit that may change what /event evaluates for `account` (cfg may be NULL);
+ * `trained` as in srv_config.store_changed. */
+void srv_store_changed(srv_config *cfg, sqlite3 *db, int64_t account, const srv_trained *trained);
 /* Returns once the store's tables hold every /event write acknowledged so far (cfg may be NULL:
  * nothing to wait for outside serve). */
 void srv_sync_events(srv_config *cfg);
@@ -67,7 +85,7 @@ typedef struct srv_ctx {
     struct srv_sched *sched; /* to wake the scheduler; NULL outside `serve` */
     pthread_mutex_t *lock;   /* held while a request runs; NULL outside `serve` */
     srv_config *cfg;         /* NULL outside `serve`: defaults apply */
-    int unchanged;           /* set by a write that changes nothing /event evaluates (a token) */
+    int unchanged;           /* set by a write that changes nothing /event evaluates (a token, train-now) */
 } srv_ctx;
 
 typedef struct srv_req {
@@ -264,8 +282,10 @@ train_cache *train_cache_new(void);
 void train_cache_free(train_cache *c);      /* NULL is a no-op */
 void train_cache_idle(train_cache *c);      /* no training now: drops what has not been used lately */
 /* Trains model `id` now on connection `db` (with `cache`, which may be NULL); updates its state
- * row. 0 when a snapshot was stored. */
-int train_model(sqlite3 *db, train_cache *cache, int64_t account, int64_t id, int64_t now);
+ * row. 0 when a snapshot was stored. `trained` (may be NULL) is then filled with what the commit
+ * changed in the classifications, for srv_store_changed; it is left empty (n = 0, no arrays)
+ * otherwise, or when that could not be kept (no memory). */
+int train_model(sqlite3 *db, train_cache *cache, int64_t account, int64_t id, int64_t now, srv_trained *trained);
 /* Builds the stored part of a report from a fresh snapshot and the store it was trained on. */
 cJSON *report_build(const pn_snapshot *s, const pn_profiles *p, const pn_model_def *m, const cJSON *model,
                     const cJSON *names, int64_t now, const uint32_t *classified_per_persona);

@@ -296,9 +296,11 @@ static classified *classify_targets(const pn_snapshot *s, const pn_profiles *p, 
     return out;
 }
 
+/* Writes the training's result in one transaction; *applied gets how far the store had ingested
+ * /event's writes at its commit. 0, 1 when an edit made the result stale (nothing written), -1. */
 static int store_result(sqlite3 *db, int64_t id, const pn_snapshot *s, const pn_profiles *p, const classified *cl,
                         size_t ncl, const cJSON *report, int64_t now, uint32_t version, const uint32_t *per_persona,
-                        int64_t generation)
+                        int64_t generation, int64_t *applied)
 {
     void *bytes = NULL;
     size_t len = 0;
@@ -326,6 +328,13 @@ static int store_result(sqlite3 *db, int64_t id, const pn_snapshot *s, const pn_
         return 1;
     }
     sqlite3_stmt *st;
+    /* the write lock is held: no ingestion commits between this read and the commit */
+    if (ok && (ok = (st = store_prepare(db, "SELECT applied FROM event_ingest WHERE id = 1")) != NULL)) {
+        int rc = sqlite3_step(st);
+        *applied = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+        ok = rc == SQLITE_ROW || rc == SQLITE_DONE;
+        sqlite3_finalize(st);
+    }
     if (ok && (ok = (st = store_prepare(db, "INSERT OR REPLACE INTO snapshots(model_id, version, created_at, bytes) "
                                             "VALUES(?, ?, ?, ?)")) != NULL)) {
         sqlite3_bind_int64(st, 1, id);
@@ -451,7 +460,53 @@ static void compute(void *arg)
     t->ok = 1;
 }
 
-int train_model(sqlite3 *db, train_cache *cache, int64_t account, int64_t id, int64_t now)
+static int by_uuid(const void *a, const void *b)
+{
+    return strcmp(((const struct srv_classified *)a)->uuid, ((const struct srv_classified *)b)->uuid);
+}
+
+void srv_trained_free(srv_trained *t)
+{
+    if (!t)
+        return;
+    for (size_t i = 0; i < t->n; i++)
+        free(t->visitors[i].uuid);
+    free(t->visitors);
+    *t = (srv_trained){0};
+}
+
+int64_t srv_trained_baseline(const srv_trained *t, const char *uuid)
+{
+    struct srv_classified key = {(char *)uuid, 0};
+    const struct srv_classified *at = t->n ? bsearch(&key, t->visitors, t->n, sizeof key, by_uuid) : NULL;
+    return at ? at->baseline : 0;
+}
+
+/* What the stored result changed in the classifications. Left empty when out of memory (the
+ * refresh then reads the store). */
+static void trained_of(const train_run *t, int64_t applied, srv_trained *out)
+{
+    struct srv_classified *v = calloc(t->ncl + 1, sizeof *v);
+    size_t n = 0;
+    for (; v && n < t->ncl; n++) {
+        size_t len;
+        const char *uuid = pn_profiles_visitor_uuid(t->p, t->cl[n].visitor, &len);
+        if (!(v[n].uuid = malloc(len + 1)))
+            break;
+        memcpy(v[n].uuid, uuid, len);
+        v[n].uuid[len] = '\0';
+        v[n].baseline = strtoll(pn_snapshot_persona_id(t->s, (size_t)t->cl[n].persona), NULL, 10);
+    }
+    srv_trained got = {t->id, t->version, applied, n, v};
+    if (n < t->ncl || !v) {
+        srv_trained_free(&got);
+        return;
+    }
+    qsort(v, n, sizeof *v, by_uuid);
+    *out = got;
+}
+
+int train_model(sqlite3 *db, train_cache *cache, int64_t account, int64_t id, int64_t now, srv_trained *trained)
 {
     int64_t generation = updated_at(db, id);
     train_run t = {.db = db, .cache = cache, .account = account, .id = id, .now = now, .version = 1};
@@ -463,7 +518,11 @@ int train_model(sqlite3 *db, train_cache *cache, int64_t account, int64_t id, in
     srv_run_idle("pn-train", compute, &t);
     int rc = -1;
     if (t.ok) {
-        int stored = store_result(db, id, t.s, t.p, t.cl, t.ncl, t.report, now, t.version, t.per_persona, generation);
+        int64_t applied = 0;
+        int stored = store_result(db, id, t.s, t.p, t.cl, t.ncl, t.report, now, t.version, t.per_persona, generation,
+                                  &applied);
+        if (stored == 0 && trained)
+            trained_of(&t, applied, trained);
         if (stored < 0)
             snprintf(t.err.message, sizeof t.err.message, "the store could not save the trained model: %s",
                      sqlite3_errmsg(db));

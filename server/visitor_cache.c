@@ -20,6 +20,9 @@ typedef struct rec {
     int64_t account;
     size_t bytes;   /* what the record counts against the budget */
     uint64_t stamp; /* the shard's stamp when the record was made or last changed */
+    /* the highest event sequence number the record may hold something of: its reads' `upto`
+     * and its writes' seq (v.upto stays its first read's: writes may land out of order) */
+    int64_t newest;
     vc_visitor v;
     char uuid[];
 } rec;
@@ -306,6 +309,8 @@ static void evict(vc_cache *c, shard *s, const rec *keep)
 /* r's classifications become fresh's (moved: fresh keeps none), read at cls_epoch. */
 static void take_cls(rec *r, vc_visitor *fresh, uint64_t cls_epoch)
 {
+    if (fresh->upto > r->newest)
+        r->newest = fresh->upto;
     free(r->v.cls);
     r->v.cls = fresh->cls;
     r->v.ncls = fresh->ncls;
@@ -355,6 +360,7 @@ int vc_get(vc_cache *c, int64_t account, const char *uuid, uint64_t cls_epoch, v
         if (r->v.nrows > 1)
             qsort(r->v.rows, r->v.nrows, sizeof *r->v.rows, vc_row_cmp);
         r->v.cls_epoch = cls_epoch;
+        r->newest = r->v.upto;
         r->stamp = ++s->stamp;
         s->count++;
         lru_front(s, r);
@@ -376,9 +382,31 @@ int vc_get(vc_cache *c, int64_t account, const char *uuid, uint64_t cls_epoch, v
     return rc;
 }
 
-size_t vc_refresh_cls(vc_cache *c, int64_t account, uint64_t cls_epoch, size_t per_shard, vc_loader load, void *ctx)
+/* Whether the training `t` describes can be applied to r in memory: r holds the store's
+ * classifications as of the view before it, and nothing newer than the training's commit. */
+static int patchable(const rec *r, const vc_trained *t)
+{
+    return t && r->v.cls_epoch == t->from_epoch && r->newest <= t->applied;
+}
+
+/* The training's classification of r replaces r's for its model, under the shard's lock. */
+static int patch(vc_cache *c, shard *s, rec *r, const vc_trained *t, uint64_t cls_epoch)
+{
+    if (vc_visitor_set_cls(&r->v, t->model, t->baseline(t->ctx, r->uuid), t->version))
+        return -1;
+    r->v.cls_epoch = cls_epoch;
+    r->stamp = ++s->stamp;
+    account_bytes(s, r);
+    evict(c, s, r);
+    return 0;
+}
+
+size_t vc_refresh_cls(vc_cache *c, int64_t account, uint64_t cls_epoch, size_t per_shard, vc_trained *trained,
+                      vc_loader load, void *ctx)
 {
     size_t n = 0;
+    if (trained)
+        trained->applied_to = 0;
     /* callers serialize their refreshes; the pair may be read half updated by vc_get, which
      * then reads a record once more than needed, or (for an epoch of another account's models
      * that equals this one's) not at all, which hashes of 64 bits make as good as impossible */
@@ -392,7 +420,8 @@ size_t vc_refresh_cls(vc_cache *c, int64_t account, uint64_t cls_epoch, size_t p
          * and a thread that held the lock without a processor would stop every call for the
          * shard. What it read is kept only if the record did not change meanwhile (its stamp):
          * a call's write or a read at another epoch is newer, and the visitor is looked at again
-         * by a later pass or read by its next call. */
+         * by a later pass or read by its next call. A record the training can be applied to
+         * (patchable) costs no read at all. */
         for (size_t pass = 0; pass < 2 * per_shard; pass++) {
             pthread_mutex_lock(&s->mu);
             rec *r = s->head;
@@ -400,6 +429,15 @@ size_t vc_refresh_cls(vc_cache *c, int64_t account, uint64_t cls_epoch, size_t p
             for (; r && k < per_shard && (r->account != account || r->v.cls_epoch == cls_epoch); k++)
                 r = r->next;
             int found = r && k < per_shard;
+            if (found && patchable(r, trained)) {
+                int failed = patch(c, s, r, trained, cls_epoch);
+                pthread_mutex_unlock(&s->mu);
+                if (failed) /* out of memory: left to the visitor's next call */
+                    break;
+                n++;
+                trained->applied_to++;
+                continue;
+            }
             uint64_t hash = found ? r->hash : 0, stamp = found ? r->stamp : 0;
             char *uuid = found ? strdup(r->uuid) : NULL;
             pthread_mutex_unlock(&s->mu);
@@ -440,6 +478,8 @@ void vc_apply(vc_cache *c, int64_t account, const char *uuid, const vc_write *w)
             ok = vc_visitor_add_link(&r->v, w->links[i].ds, w->links[i].cid, w->links[i].last_ts) == 0;
         for (size_t i = 0; ok && i < w->ncls; i++)
             ok = vc_visitor_set_cls(&r->v, w->cls[i].model, w->cls[i].baseline, w->cls[i].version) == 0;
+        if (w->seq > r->newest)
+            r->newest = w->seq;
         r->stamp = ++s->stamp;
         if (ok) {
             account_bytes(s, r);

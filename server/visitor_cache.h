@@ -90,14 +90,32 @@ void vc_free(vc_cache *c);
 int vc_get(vc_cache *c, int64_t account, const char *uuid, uint64_t cls_epoch, vc_loader load, void *ctx,
            vc_visitor *out);
 
-/* After a training: reads again the classifications of the cached visitors of `account` whose
- * epoch is not cls_epoch, among the per_shard most recently used records of each shard (those
- * likely to call again soon; the others are read by their next vc_get, as before), so that the
- * endpoint's calls do not wait for those reads. Until the next refresh, vc_get does not read a
- * record of that account at that epoch again for a caller still at an older one. Each read is
- * made with the shard unlocked and kept only if the record did not change meanwhile. Callers
- * serialize their refreshes. Returns how many were read and kept. */
-size_t vc_refresh_cls(vc_cache *c, int64_t account, uint64_t cls_epoch, size_t per_shard, vc_loader load, void *ctx);
+/* What a training changed in the store's classifications, so that a refresh can apply it to the
+ * cached records in memory instead of reading them again: it replaced every classification of
+ * `model` by its own, at `version` (baseline(ctx, uuid): the visitor's, 0 for none), in a commit
+ * after which the store held every event up to sequence number `applied`. It applies to a record
+ * whose classifications are those of the view before the training (epoch from_epoch) and that
+ * holds nothing newer than `applied`: a call's write after the commit lands after it, as in the
+ * store (see vc_refresh_cls). */
+typedef struct vc_trained {
+    uint64_t from_epoch;
+    int64_t applied;
+    int64_t model, version;
+    int64_t (*baseline)(void *ctx, const char *uuid);
+    void *ctx;
+    size_t applied_to; /* set by vc_refresh_cls: how many records it was applied to */
+} vc_trained;
+
+/* After a training: brings the cached visitors of `account` whose epoch is not cls_epoch to it,
+ * among the per_shard most recently used records of each shard (those likely to call again soon;
+ * the others are read by their next vc_get, as before), so that the endpoint's calls do not wait
+ * for store reads. A record `trained` (may be NULL) applies to is changed in memory; the others
+ * have their classifications read again, each read made with the shard unlocked and kept only if
+ * the record did not change meanwhile. Until the next refresh, vc_get does not read a record of
+ * that account at that epoch again for a caller still at an older one. Callers serialize their
+ * refreshes. Returns how many records were brought to cls_epoch. */
+size_t vc_refresh_cls(vc_cache *c, int64_t account, uint64_t cls_epoch, size_t per_shard, vc_trained *trained,
+                      vc_loader load, void *ctx);
 
 /* One durable write, applied to the visitor's record if it is cached and the record does not
  * include it yet (seq > upto). */

@@ -145,12 +145,12 @@ static void refresh_reads_classifications_ahead(void **state)
     assert_int_equal(vc_get(c, 1, "u0", 5, load, &s, &v), 0);
     int64_t first = v.cls[0].baseline; /* 1001 */
     /* at most 3 records a shard looked at: a few are left for their next call */
-    size_t n = vc_refresh_cls(c, 1, 6, 3, load, &s);
+    size_t n = vc_refresh_cls(c, 1, 6, 3, NULL, load, &s);
     assert_true(n > 64 && n <= 3 * 64);
     assert_int_equal(s.cls_loads, 641 + (int)n);
-    assert_int_equal(vc_refresh_cls(c, 1, 6, 3, load, &s), 0); /* those it can see are done */
+    assert_int_equal(vc_refresh_cls(c, 1, 6, 3, NULL, load, &s), 0); /* those it can see are done */
     /* every visitor is read by the next full refresh or call, and then only once */
-    size_t rest = vc_refresh_cls(c, 1, 6, 64, load, &s);
+    size_t rest = vc_refresh_cls(c, 1, 6, 64, NULL, load, &s);
     assert_int_equal(n + rest, 640);
     int before = s.cls_loads;
     for (int i = 0; i < 64 * 10; i++) {
@@ -166,10 +166,63 @@ static void refresh_reads_classifications_ahead(void **state)
     assert_int_equal(s.cls_loads, before + 1);
     /* a failed read stops the refresh; the visitors keep their epoch and are read on their call */
     s.fail = 1;
-    assert_int_equal(vc_refresh_cls(c, 1, 7, 64, load, &s), 0);
+    assert_int_equal(vc_refresh_cls(c, 1, 7, 64, NULL, load, &s), 0);
     s.fail = 0;
     assert_int_equal(vc_get(c, 1, "u0", 7, load, &s, &v), 0);
     assert_int_equal(s.cls_loads, before + 2);
+    vc_visitor_free(&v);
+    vc_free(c);
+}
+
+/* A training the refresh can apply in memory: its classification of the model replaces the
+ * record's (set, changed or removed) at its version, the other models' stay, and nothing is read;
+ * records at another epoch, or holding a write or a read newer than the training's commit, and
+ * other accounts' are read from the store as before. */
+static int64_t trained_baseline(void *ctx, const char *uuid)
+{
+    (void)ctx;
+    return strcmp(uuid, "u1") == 0 ? 501 : strcmp(uuid, "u2") == 0 ? 1002 : 0;
+}
+
+static void refresh_applies_a_training_in_memory(void **state)
+{
+    (void)state;
+    store s = {.rows = 1, .upto = 10};
+    vc_cache *c = vc_new(1 << 20);
+    vc_visitor v = {0};
+    const char *uuids[] = {"u1", "u2", "u3", "late", "older"};
+    for (size_t i = 0; i < 5; i++)
+        assert_int_equal(vc_get(c, 1, uuids[i], i == 4 ? 4 : 5, load, &s, &v), 0);
+    assert_int_equal(vc_get(c, 2, "u1", 5, load, &s, &v), 0); /* another account's */
+    vc_cls other = {43, 7, 2}; /* another model's classification, and a write past the commit */
+    vc_write w = {11, NULL, 0, NULL, 0, &other, 1};
+    vc_apply(c, 1, "u1", &w);
+    w.seq = 12;
+    vc_apply(c, 1, "late", &w);
+    assert_int_equal(vc_get(c, 1, "u1", 5, load, &s, &v), 0);
+    assert_int_equal(v.ncls, 2);
+    int loads = s.cls_loads; /* 6 */
+    vc_trained t = {.from_epoch = 5, .applied = 11, .model = 42, .version = 4, .baseline = trained_baseline};
+    assert_int_equal(vc_refresh_cls(c, 1, 6, 64, &t, load, &s), 5);
+    assert_int_equal(t.applied_to, 3);
+    assert_int_equal(s.cls_loads, loads + 2); /* "late" (seq 12 > 11) and "older" (epoch 4) */
+    loads = s.cls_loads;
+    assert_int_equal(vc_get(c, 1, "u1", 6, load, &s, &v), 0);
+    assert_int_equal(v.ncls, 2);
+    for (size_t i = 0; i < v.ncls; i++)
+        if (v.cls[i].model == 42)
+            assert_true(v.cls[i].baseline == 501 && v.cls[i].version == 4); /* changed */
+        else
+            assert_true(v.cls[i].model == 43 && v.cls[i].baseline == 7 && v.cls[i].version == 2); /* kept */
+    assert_int_equal(vc_get(c, 1, "u2", 6, load, &s, &v), 0);
+    assert_true(v.ncls == 1 && v.cls[0].baseline == 1002 && v.cls[0].version == 4);
+    assert_int_equal(vc_get(c, 1, "u3", 6, load, &s, &v), 0);
+    assert_int_equal(v.ncls, 0); /* not classified by the training: removed */
+    assert_int_equal(vc_get(c, 1, "late", 6, load, &s, &v), 0);
+    assert_true(v.cls[0].version == 3); /* read from the store, as the fake store has it */
+    assert_int_equal(s.cls_loads, loads); /* every one of them brought to the new epoch */
+    assert_int_equal(vc_get(c, 2, "u1", 6, load, &s, &v), 0);
+    assert_int_equal(s.cls_loads, loads + 1); /* the other account's, on its call */
     vc_visitor_free(&v);
     vc_free(c);
 }
@@ -209,7 +262,7 @@ static void refresh_reads_unlocked_and_keeps_newer_writes(void **state)
     assert_int_equal(v.cls[0].baseline, 1001);
     r.writes_during_load = 1;
     /* the first read is dropped (the call's write is newer); a later pass reads the visitor again */
-    assert_int_equal(vc_refresh_cls(r.c, 1, 6, 4, racing_load, &r), 1);
+    assert_int_equal(vc_refresh_cls(r.c, 1, 6, 4, NULL, racing_load, &r), 1);
     assert_int_equal(r.st.cls_loads, 3);
     int loads = r.st.cls_loads;
     assert_int_equal(vc_get(r.c, 1, "u1", 6, racing_load, &r, &v), 0);
@@ -218,7 +271,7 @@ static void refresh_reads_unlocked_and_keeps_newer_writes(void **state)
     /* a write that comes with every read: the refresh gives up after its passes, keeps the
      * call's write, and the visitor's next call at the new epoch reads it */
     r.writes_during_load = 1000;
-    assert_int_equal(vc_refresh_cls(r.c, 1, 7, 4, racing_load, &r), 0);
+    assert_int_equal(vc_refresh_cls(r.c, 1, 7, 4, NULL, racing_load, &r), 0);
     r.writes_during_load = 0;
     assert_int_equal(vc_get(r.c, 1, "u1", 5, racing_load, &r, &v), 0);
     assert_true(v.cls[0].baseline == 77 && v.cls[0].version == 9);
@@ -263,6 +316,7 @@ int main(void)
         cmocka_unit_test(new_epoch_reads_classifications_again),
         cmocka_unit_test(refresh_reads_classifications_ahead),
         cmocka_unit_test(refresh_reads_unlocked_and_keeps_newer_writes),
+        cmocka_unit_test(refresh_applies_a_training_in_memory),
         cmocka_unit_test(keeps_to_its_budget),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
