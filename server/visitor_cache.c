@@ -20,9 +20,10 @@ typedef struct rec {
     int64_t account;
     size_t bytes;   /* what the record counts against the budget */
     uint64_t stamp; /* the shard's stamp when the record was made or last changed */
-    /* the highest event sequence number the record may hold something of: its reads' `upto`
-     * and its writes' seq (v.upto stays its first read's: writes may land out of order) */
-    int64_t newest;
+    /* the highest event sequence number the record's classifications may hold something of: its
+     * reads' `upto` and the seq of its writes that set a classification (v.upto stays its first
+     * read's: writes may land out of order) */
+    int64_t cls_seq;
     vc_visitor v;
     char uuid[];
 } rec;
@@ -309,8 +310,8 @@ static void evict(vc_cache *c, shard *s, const rec *keep)
 /* r's classifications become fresh's (moved: fresh keeps none), read at cls_epoch. */
 static void take_cls(rec *r, vc_visitor *fresh, uint64_t cls_epoch)
 {
-    if (fresh->upto > r->newest)
-        r->newest = fresh->upto;
+    if (fresh->upto > r->cls_seq)
+        r->cls_seq = fresh->upto;
     free(r->v.cls);
     r->v.cls = fresh->cls;
     r->v.ncls = fresh->ncls;
@@ -360,7 +361,7 @@ int vc_get(vc_cache *c, int64_t account, const char *uuid, uint64_t cls_epoch, v
         if (r->v.nrows > 1)
             qsort(r->v.rows, r->v.nrows, sizeof *r->v.rows, vc_row_cmp);
         r->v.cls_epoch = cls_epoch;
-        r->newest = r->v.upto;
+        r->cls_seq = r->v.upto;
         r->stamp = ++s->stamp;
         s->count++;
         lru_front(s, r);
@@ -383,10 +384,11 @@ int vc_get(vc_cache *c, int64_t account, const char *uuid, uint64_t cls_epoch, v
 }
 
 /* Whether the training `t` describes can be applied to r in memory: r holds the store's
- * classifications as of the view before it, and nothing newer than the training's commit. */
+ * classifications as of the view before it, and none newer than the training's commit (a
+ * realization is: the training replaced classifications only). */
 static int patchable(const rec *r, const vc_trained *t)
 {
-    return t && r->v.cls_epoch == t->from_epoch && r->newest <= t->applied;
+    return t && r->v.cls_epoch == t->from_epoch && r->cls_seq <= t->applied;
 }
 
 /* The training's classification of r replaces r's for its model, under the shard's lock. */
@@ -478,8 +480,8 @@ void vc_apply(vc_cache *c, int64_t account, const char *uuid, const vc_write *w)
             ok = vc_visitor_add_link(&r->v, w->links[i].ds, w->links[i].cid, w->links[i].last_ts) == 0;
         for (size_t i = 0; ok && i < w->ncls; i++)
             ok = vc_visitor_set_cls(&r->v, w->cls[i].model, w->cls[i].baseline, w->cls[i].version) == 0;
-        if (w->seq > r->newest)
-            r->newest = w->seq;
+        if (w->ncls && w->seq > r->cls_seq)
+            r->cls_seq = w->seq;
         r->stamp = ++s->stamp;
         if (ok) {
             account_bytes(s, r);

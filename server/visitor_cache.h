@@ -94,9 +94,9 @@ int vc_get(vc_cache *c, int64_t account, const char *uuid, uint64_t cls_epoch, v
  * cached records in memory instead of reading them again: it replaced every classification of
  * `model` by its own, at `version` (baseline(ctx, uuid): the visitor's, 0 for none), in a commit
  * after which the store held every event up to sequence number `applied`. It applies to a record
- * whose classifications are those of the view before the training (epoch from_epoch) and that
- * holds nothing newer than `applied`: a call's write after the commit lands after it, as in the
- * store (see vc_refresh_cls). */
+ * whose classifications are those of the view before the training (epoch from_epoch) and were
+ * neither read nor written past `applied`: a call's classification written after the commit lands
+ * after it, as in the store (see vc_refresh_cls). Writes of realizations alone do not count. */
 typedef struct vc_trained {
     uint64_t from_epoch;
     int64_t applied;

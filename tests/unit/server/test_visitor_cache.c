@@ -176,8 +176,8 @@ static void refresh_reads_classifications_ahead(void **state)
 
 /* A training the refresh can apply in memory: its classification of the model replaces the
  * record's (set, changed or removed) at its version, the other models' stay, and nothing is read;
- * records at another epoch, or holding a write or a read newer than the training's commit, and
- * other accounts' are read from the store as before. */
+ * records at another epoch, or whose classifications were read or written after the training's
+ * commit, and other accounts' are read from the store as before. */
 static int64_t trained_baseline(void *ctx, const char *uuid)
 {
     (void)ctx;
@@ -199,6 +199,9 @@ static void refresh_applies_a_training_in_memory(void **state)
     vc_apply(c, 1, "u1", &w);
     w.seq = 12;
     vc_apply(c, 1, "late", &w);
+    vc_row row = {5, 100}; /* a realization past the commit does not count: it is no classification */
+    vc_write rw = {13, &row, 1, NULL, 0, NULL, 0};
+    vc_apply(c, 1, "u2", &rw);
     assert_int_equal(vc_get(c, 1, "u1", 5, load, &s, &v), 0);
     assert_int_equal(v.ncls, 2);
     int loads = s.cls_loads; /* 6 */
