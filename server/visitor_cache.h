@@ -14,7 +14,8 @@
  *   - writes from elsewhere (onboarding through the API or the command line) flush the cache
  *     (vc_flush);
  *   - classifications carry the epoch of the trainings they were read under: a record read
- *     before a training has its classifications read again (vc_get with a new epoch).
+ *     before a training has its classifications read again (vc_get with a new epoch), or the
+ *     training's applied to them when nothing newer reached them (vc_refresh_cls).
  * The cache keeps to a memory budget, evicting the least recently used visitors of a shard.
  *
  * Threads: every function may be called from any thread; 64 shards, each with its own lock, so
