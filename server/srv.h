@@ -282,9 +282,9 @@ train_cache *train_cache_new(void);
 void train_cache_free(train_cache *c);      /* NULL is a no-op */
 void train_cache_idle(train_cache *c);      /* no training now: drops what has not been used lately */
 /* Trains model `id` now on connection `db` (with `cache`, which may be NULL); updates its state
- * row. 0 when a snapshot was stored. `trained` (may be NULL) is then filled with what the commit
- * changed in the classifications, for srv_store_changed; it is left empty (n = 0, no arrays)
- * otherwise, or when that could not be kept (no memory). */
+ * row. 0 when a snapshot was stored. `trained` (may be NULL, else zeroed by the caller) is then
+ * filled with what the commit changed in the classifications, for srv_store_changed; it is left
+ * zeroed (model 0: nothing to apply) otherwise, or when that could not be kept (no memory). */
 int train_model(sqlite3 *db, train_cache *cache, int64_t account, int64_t id, int64_t now, srv_trained *trained);
 /* Builds the stored part of a report from a fresh snapshot and the store it was trained on. */
 cJSON *report_build(const pn_snapshot *s, const pn_profiles *p, const pn_model_def *m, const cJSON *model,

@@ -150,16 +150,14 @@ pn_status pn_profiles_reserve(pn_profiles *p, uint64_t events, pn_error *err)
 }
 
 /* Interns every id of src into dst in src's order (first appearance), map[i] getting the id of
- * src's i-th (map may be NULL). -1 when out of memory. */
+ * src's i-th. -1 when out of memory. */
 static int intern_all(pn_dict *dst, const pn_dict *src, uint32_t *map)
 {
-    for (uint32_t i = 0, id; i < pn__dict_count(src); i++) {
+    for (uint32_t i = 0; i < pn__dict_count(src); i++) {
         size_t len;
         const char *s = pn__dict_str(src, i, &len);
-        if (pn__dict_intern(dst, s, len, &id))
+        if (pn__dict_intern(dst, s, len, &map[i]))
             return -1;
-        if (map)
-            map[i] = id;
     }
     return 0;
 }
