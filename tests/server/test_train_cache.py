@@ -21,10 +21,14 @@ def train(srv, key, model):
     assert st == 200 and m["status"] in ("active", "warning"), (st, m)
 
 
-def reads(log):
-    """(read, kept) of each training the server logged, in order."""
-    return [(int(a), int(b)) for a, b in
-            re.findall(r"trained version \d+, \d+ target visitors classified; (\d+) realizations read, (\d+) kept", log)]
+def reads(log, model):
+    """(read, kept) of each training of `model` the server logged, in order. A new model is due at
+    once, so the scheduler may start it before the test's train-now, which then trains it again
+    on the same rows: such a repeat (nothing new read) is left out."""
+    got = [(int(a), int(b)) for m, a, b in
+           re.findall(r"model (\d+): trained version \d+, \d+ target visitors classified; (\d+) realizations read, "
+                      r"(\d+) kept", log) if int(m) == model]
+    return [r for i, r in enumerate(got) if i == 0 or r[0] > 0]
 
 
 store = Store()
@@ -70,13 +74,14 @@ try:
 finally:
     srv.stop()
 
-r = reads(log)
-check(len(r) == 4, f"four trainings logged: {r}")
-if len(r) == 4:
+r = reads(log, model)
+check(len(r) == 3, f"three trainings of the model logged: {r}")
+if len(r) == 3:
     check(r[0] == (n_first, 0), f"the first training reads everything: {r[0]} for {n_first} rows")
-    check(r[2][1] == 0 and r[2][0] >= n_first + n_second + 5,
-          f"after another account's training, a full read (the /event calls' rows too): {r[2]}")
-    check(r[3] == (third.count("\n"), r[2][0]), f"then only the new rows are read, the rest kept: {r[3]}")
+    check(r[1][1] == 0 and r[1][0] >= n_first + n_second + 5,
+          f"after another account's training, a full read (the /event calls' rows too): {r[1]}")
+    check(r[2] == (third.count("\n"), r[1][0]), f"then only the new rows are read, the rest kept: {r[2]}")
+check(reads(log, om["id"]), "the other account's model was trained in between")
 check(after_switch != before, "the new realizations changed what was trained")
 
 # a server started afresh keeps nothing: its full read trains exactly the same model
@@ -87,7 +92,7 @@ try:
     log = open(srv.log.name).read()
 finally:
     srv.stop()
-check(reads(log)[-1][1] == 0, f"a new server reads everything: {reads(log)[-1:]}")
+check(reads(log, model)[-1][1] == 0, f"a new server reads everything: {reads(log, model)[-1:]}")
 check(fresh == cached, "the training from kept and new realizations equals the one from a full read")
 store.cleanup()
 finish()
