@@ -63,10 +63,10 @@ void srv_store_changed(srv_config *cfg, sqlite3 *db, int64_t account, const srv_
         atomic_fetch_add(&cfg->generation, 1);
 }
 
-void srv_sync_events(srv_config *cfg)
+void srv_sync_events(srv_config *cfg, int urgent)
 {
     if (cfg && cfg->sync_events)
-        cfg->sync_events(cfg->sync_ctx);
+        cfg->sync_events(cfg->sync_ctx, urgent);
 }
 
 struct timespec srv_deadline_ms(long ms)

@@ -821,10 +821,10 @@ void ev_free(ev_runtime *rt)
     free(rt);
 }
 
-void ev_sync(void *arg)
+void ev_sync(void *arg, int urgent)
 {
     ev_runtime *rt = arg;
-    if (rt && rt->ingest && ev_ingest_sync(rt->ingest, ev_pending_last(ev_log_pending(rt->log))))
+    if (rt && rt->ingest && ev_ingest_sync(rt->ingest, ev_pending_last(ev_log_pending(rt->log)), urgent))
         fprintf(stderr, "personae serve: /event: the store does not have every acknowledged event yet (they are in "
                         "the event log)\n");
 }

@@ -43,9 +43,10 @@ ev_call *ev_begin(ev_runtime *rt, void *conn, const http_request_info *req, int 
  * visitor). A committed call's writes become visible to the visitor's next call here. */
 unsigned ev_answer(ev_call *call, char **body, size_t *len, char *headers, size_t cap);
 /* Returns once the store's tables hold every event acknowledged so far (the ingester lags
- * behind the log by up to half a second): training, export and reports call it first. `rt` is
- * an ev_runtime (void for srv_config's hook). */
-void ev_sync(void *rt);
+ * behind the log by up to half a second): training, export and reports call it first. With
+ * `urgent` the ingester moves them at once; otherwise its next regular batch is awaited (see
+ * ev_ingest_sync). `rt` is an ev_runtime (void for srv_config's hook). */
+void ev_sync(void *rt, int urgent);
 /* srv_config's store_changed hook: `account`'s view is built again from db on the caller's
  * thread (ev_views_refresh), not by the next /event call. */
 void ev_store_changed(void *rt, sqlite3 *db, int64_t account, const srv_trained *trained);

@@ -212,8 +212,10 @@ void ev_pending_forget(ev_pending *p, int64_t seq);
 int ev_ingest_start(const char *db_path, vc_cache *cache, ev_log *log, ev_ingest **out, char *err, size_t errcap);
 void ev_ingest_wake(void *ingest);
 /* Waits until the store's tables have every event up to `upto` (at most 30 s); -1 when the
- * store refused them meanwhile. */
-int ev_ingest_sync(ev_ingest *g, int64_t upto);
+ * store refused them meanwhile. With `urgent` the ingester starts a batch at once (an API call
+ * waits for it); otherwise the caller waits for its regular batches, which come every half
+ * second under load (a training: see event_ingest.c). */
+int ev_ingest_sync(ev_ingest *g, int64_t upto, int urgent);
 void ev_ingest_stop(ev_ingest *g); /* moves everything logged first */
 void ev_ingest_free(ev_ingest *g);
 

@@ -415,7 +415,7 @@ static int64_t list_unlocked(srv_ctx *c, wanted *ws, size_t n, const char *after
             fprintf(stderr, "personae serve: export: %s (exporting on the API's connection)\n", err);
         }
     }
-    srv_sync_events(c->cfg); /* export every event acknowledged so far */
+    srv_sync_events(c->cfg, 1); /* export every event acknowledged so far */
     audience aud;
     int loaded = 0;
     int64_t failed = 0, now = srv_now();

@@ -181,7 +181,7 @@ int models_report(srv_ctx *c, int64_t id, srv_resp *r)
         sqlite3_finalize(st);
     }
     if (stored) {
-        srv_sync_events(c->cfg); /* live counts include every event acknowledged so far */
+        srv_sync_events(c->cfg, 1); /* live counts include every event acknowledged so far */
         cJSON *q = cJSON_DetachItemFromObjectCaseSensitive(stored, "quality");
         cJSON *personas = cJSON_DetachItemFromObjectCaseSensitive(stored, "personas");
         add_live_counts(c, id, model, personas);

@@ -84,7 +84,10 @@ static void *run(void *arg)
         int64_t model, account, now = srv_now();
         int trained = 0;
         if (claim(s, now, &model, &account)) {
-            srv_sync_events(s->cfg); /* train on every event acknowledged so far */
+            /* train on every event acknowledged so far, from the ingester's next batch: trainings
+             * one after another would otherwise each write a batch of their own (see
+             * event_ingest.c) */
+            srv_sync_events(s->cfg, 0);
             changed ch = {s, account, {0}};
             train_model(s->db, s->cache, account, model, now, &ch.trained);
             finish(s, model);

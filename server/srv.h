@@ -40,8 +40,8 @@ typedef struct srv_config {
     _Atomic uint64_t generation; /* bumped by every API write and training: caches rebuild on change */
     _Atomic uint64_t onboarded;  /* bumped by every onboarding through the API: /event rereads visitors */
     /* makes every acknowledged /event write visible in the store's tables (NULL outside serve):
-     * called before training, exporting and reporting */
-    void (*sync_events)(void *ctx);
+     * called before training, exporting and reporting; `urgent` as in srv_sync_events */
+    void (*sync_events)(void *ctx, int urgent);
     /* rebuilds what /event keeps of `account` from db, after a commit there that may change it,
      * and moves `generation` on (NULL outside serve: srv_store_changed just moves it); `trained`
      * says what the commit was when it was a training's (NULL otherwise) */
@@ -74,8 +74,10 @@ int64_t srv_trained_baseline(const srv_trained *t, const char *uuid); /* 0: not 
  * `trained` as in srv_config.store_changed. */
 void srv_store_changed(srv_config *cfg, sqlite3 *db, int64_t account, const srv_trained *trained);
 /* Returns once the store's tables hold every /event write acknowledged so far (cfg may be NULL:
- * nothing to wait for outside serve). */
-void srv_sync_events(srv_config *cfg);
+ * nothing to wait for outside serve). `urgent`: an API call waits, the store takes them at
+ * once; otherwise (a training) they come with the store's next regular batch, within about
+ * half a second, and no batch is written for the caller alone. */
+void srv_sync_events(srv_config *cfg, int urgent);
 
 typedef struct srv_ctx {
     sqlite3 *db;

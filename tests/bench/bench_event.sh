@@ -11,9 +11,10 @@
 #
 #   tests/bench/bench_event.sh [PERSONAE] [DURATION_S] [CONNECTIONS]
 #   env: VISITORS (2000), TRAITS_PER_VISITOR (50), RETRAIN (1: retrain every model once, a second
-#        into the run, which takes about 2 s of it; loop: retrain the models one after another,
-#        again and again, from the start of the run to its end, so that every call of the run
-#        meets a training; 0: none),
+#        into the run, which takes about 6 s of it, each training waiting for the ingester's next
+#        batch, every half second; loop: retrain the models one after another, again and again,
+#        from the start of the run to its end, so that every call of the run meets a training
+#        (about 17 in 10 s, each waiting for a batch); 0: none),
 #        SERVE_ARGS (more options for `personae serve`, such as "--threads 1"), WRK_THREADS (2),
 #        RULES (100: rule-based traits, `c_page == "pN"`; at least 30),
 #        IDLE (0: connections that make one call each, then stay open and quiet during the run, as

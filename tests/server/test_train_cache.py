@@ -1,6 +1,7 @@
 """Trainings read only the realizations added since the last training of the account (the rest
 is kept by the scheduler, server/train_job.c), and train exactly what a full read trains: new
-onboarded rows, rows that came through /event, another account's training in between, and a
+onboarded rows, rows that came through /event (also those the ingester has not moved into the
+store yet when the training is asked for), another account's training in between, and a
 restarted server (nothing kept) all give the same reports."""
 import re
 
@@ -69,18 +70,26 @@ try:
     third = persona_events(baselines, features, visitors=60, targets=20, seed=4).replace("v", "x")
     st, o = srv.request("POST", "/onboard", None, A, raw=third.encode())
     train(srv, A, model)
+    # /event calls just before a training: the first is moved into the store at once (the
+    # ingester was idle), the second waits for the ingester's next batch, half a second later,
+    # and so does the training (it starts no batch of its own): it reads both
+    for i in (10, 11):
+        st, body, _ = srv.event({"d_account": account, "d_uuid": f"e{i}", "c_page": "x"})
+        check(st == 200 and page_x in body["realized"], f"/event: {st} {body}")
+    train(srv, A, model)
     cached = report(srv, A, model)
     log = open(srv.log.name).read()
 finally:
     srv.stop()
 
 r = reads(log, model)
-check(len(r) == 3, f"three trainings of the model logged: {r}")
-if len(r) == 3:
+check(len(r) == 4, f"four trainings of the model logged: {r}")
+if len(r) == 4:
     check(r[0] == (n_first, 0), f"the first training reads everything: {r[0]} for {n_first} rows")
     check(r[1][1] == 0 and r[1][0] >= n_first + n_second + 5,
           f"after another account's training, a full read (the /event calls' rows too): {r[1]}")
     check(r[2] == (third.count("\n"), r[1][0]), f"then only the new rows are read, the rest kept: {r[2]}")
+    check(r[3] == (2, r[2][0] + r[2][1]), f"a training reads the /event calls acknowledged before it: {r[3]}")
 check(reads(log, om["id"]), "the other account's model was trained in between")
 check(after_switch != before, "the new realizations changed what was trained")
 
