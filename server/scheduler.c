@@ -46,6 +46,8 @@ static int claim(srv_sched *s, int64_t now, int64_t *model, int64_t *account)
     return ok;
 }
 
+/* The training's stage goes: it is over (its result's commit left it "publishing", an error
+ * cleared it). */
 static void finish(srv_sched *s, int64_t model)
 {
     sqlite3_stmt *st = store_prepare(s->db, "UPDATE model_state SET stage = NULL WHERE model_id = ?");
@@ -90,8 +92,11 @@ static void *run(void *arg)
             srv_sync_events(s->cfg, 0);
             changed ch = {s, account, {0}};
             train_model(s->db, s->cache, account, model, now, &ch.trained);
-            finish(s, model);
+            /* the training is over once /event serves its result: a train-now caller waiting
+             * for it (?wait=true) gets its answer after that, so its next /event call is
+             * classified by the new version (the result's commit left the stage "publishing") */
             srv_run_idle("pn-refresh", store_changed, &ch);
+            finish(s, model);
             srv_trained_free(&ch.trained);
             trained = 1;
         } else {
@@ -126,6 +131,9 @@ int sched_start(const char *db_path, int64_t interval, srv_config *cfg, srv_sche
         return -1;
     }
     s->cache = train_cache_new(); /* NULL: every training reads everything */
+    /* a training the last run of the server left unfinished (a crash) is over: nothing runs it */
+    if (sqlite3_exec(s->db, "UPDATE model_state SET stage = NULL WHERE stage IS NOT NULL", NULL, NULL, NULL) != SQLITE_OK)
+        fprintf(stderr, "personae serve: scheduler: %s\n", sqlite3_errmsg(s->db));
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cv, NULL);
     if (pthread_create(&s->thread, NULL, run, s)) {

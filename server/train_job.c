@@ -345,7 +345,7 @@ static int store_result(sqlite3 *db, int64_t id, const pn_snapshot *s, const pn_
         sqlite3_finalize(st);
     }
     if (ok && (ok = (st = store_prepare(db, "UPDATE model_state SET status = ?, reasons = ?, error = NULL, personas = ?, "
-                                            "stage = NULL, progress = 1, last_trained_at = ?, version = ?, report = ? "
+                                            "stage = 'publishing', progress = 1, last_trained_at = ?, version = ?, report = ? "
                                             "WHERE model_id = ?")) != NULL)) {
         sqlite3_bind_text(st, 1, pn_snapshot_status(s) == PN_STATUS_ACTIVE ? "active" : "warning", -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 2, rtext, -1, SQLITE_STATIC);

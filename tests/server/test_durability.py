@@ -1,6 +1,7 @@
 """Data acknowledged by the API survives kill -9 of the server and a restart; so do events
 acknowledged by /event, including those the server had not moved from its event log into the
-store's tables yet; a torn record at the log's end (a crash during its write) is ignored."""
+store's tables yet; a torn record at the log's end (a crash during its write) is ignored, and so
+is the stage of a training the crash cut short."""
 import concurrent.futures
 import glob
 import os
@@ -35,8 +36,16 @@ try:
     st, o = srv.request("POST", "/onboard", None, A, raw=batch.encode())
     check(st == 200 and o["accepted"] == 10000, f"10000 realizations acknowledged: {st} {o}")
     srv.kill9()
+    # as if the crash had cut a training short (and the model were not due again soon)
+    db = sqlite3.connect(store.db)
+    with db:
+        db.execute("UPDATE model_state SET stage = 'reading', progress = 0.3, train_requested = 0, next_due = ? "
+                   "WHERE model_id = ?", (now + 86400, m["id"]))
+    db.close()
 
     srv = Server(store)
+    st, m2 = srv.request("GET", f"/models/{m['id']}", None, A)
+    check(st == 200 and m2["training"] is None, f"no training shown running after the restart: {m2.get('training')}")
     st, segs = srv.request("GET", "/segments", None, A)
     names = {s["name"] for s in segs}
     check(all(a["name"] in names for a in acked[2:]), "every acknowledged segment survived kill -9")
