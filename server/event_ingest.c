@@ -405,19 +405,15 @@ int ev_ingest_sync(ev_ingest *g, int64_t upto, int urgent)
     urgent = !!urgent;
     pthread_mutex_lock(&g->mu);
     g->syncs += urgent;
-    if (urgent) {
-        g->due = 1;
-        pthread_cond_signal(&g->cv);
-    }
     int rc = 0;
     struct timespec until = srv_deadline_ms(30000);
     while (g->synced < upto && !g->stop && rc == 0) {
-        if (pthread_cond_timedwait(&g->progress, &g->mu, &until) == ETIMEDOUT || (g->sync_failed && g->synced < upto))
-            rc = -1; /* the store refuses the events (they stay in the log): go on with what it has */
-        if (urgent && g->synced < upto && rc == 0) {
+        if (urgent) { /* a batch now, and again while the one that ran did not reach upto */
             g->due = 1;
             pthread_cond_signal(&g->cv);
         }
+        if (pthread_cond_timedwait(&g->progress, &g->mu, &until) == ETIMEDOUT || (g->sync_failed && g->synced < upto))
+            rc = -1; /* the store refuses the events (they stay in the log): go on with what it has */
     }
     g->syncs -= urgent;
     pthread_mutex_unlock(&g->mu);

@@ -420,7 +420,7 @@ void ev_views_refresh(ev_views *s, sqlite3 *db, int64_t account, _Atomic uint64_
     uint64_t now = atomic_load(generation);
     holder *prev = NULL;
     pthread_mutex_lock(&s->mu);
-    for (size_t i = 0; i < s->nslots; i++)
+    for (size_t i = 0; i < s->nslots && !prev; i++) /* (an account has one slot) */
         if (s->slots[i].account == account && s->slots[i].h)
             (prev = s->slots[i].h)->refs++;
     pthread_mutex_unlock(&s->mu);

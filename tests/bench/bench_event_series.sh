@@ -38,7 +38,8 @@ for i in range(runs):
         # log (its log line, printed by bench_event.sh): what wrk's p99 adds to it is the client's
         # and the host's; NaN from a server that does not log them
         inside = {k: ms(v) for k, v in re.findall(r"(waiting for the event log|in all) p50 [^,]+, p99 ([\d.]+ (?:µs|ms|s))", out)}
-        # with RETRAIN=loop, how many trainings the run let through (a training yields to calls)
+        # with RETRAIN=loop, how many trainings the run let through (a training yields to calls
+        # and starts with the ingester's next batch)
         trained = re.search(r"^retraining: (\d+) trainings", out, re.M)
         got[b].append((int(m.group(1)), float(m.group(3)), ok, float(cpu.group(1)),
                        inside.get("in all", float("nan")), inside.get("waiting for the event log", float("nan")),
